@@ -1,0 +1,57 @@
+"""Overdue (逾期) and the four-colour warning (四色预警), derived in SQL.
+
+Every list, map, layer and report asks PostGIS through these fragments, so there is one
+definition. Deadlines are local dates (``Asia/Shanghai`` by default): a problem due today is not
+overdue until the day is over. ``today`` is always passed in, so the clock can be fixed.
+
+The effective due date is the problem's ``deadline``, or for a long-term problem (长期坚持) the due
+date of its earliest unmet milestone (阶段性目标), falling back to ``deadline``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from gis.config import WarningThresholds, get_settings, get_warning_thresholds
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today's date in the configured time zone."""
+    zone = get_settings().zone
+    return (now.astimezone(zone) if now else datetime.now(zone)).date()
+
+
+def due_date_sql(alias: str = "p") -> str:
+    """SQL expression: the effective due date of problem ``alias``."""
+    return (
+        f"CASE WHEN {alias}.deadline_kind = 'long_term' THEN COALESCE("
+        f"(SELECT min(m.due_date) FROM milestones m "
+        f"WHERE m.problem_id = {alias}.id AND m.met_on IS NULL), {alias}.deadline) "
+        f"ELSE {alias}.deadline END"
+    )
+
+
+def days_overdue_sql(alias: str = "p", today: str = ":today") -> str:
+    """SQL expression: whole days past the due date (negative: days left; NULL: no deadline)."""
+    return f"(CAST({today} AS date) - ({due_date_sql(alias)}))"
+
+
+def overdue_sql(alias: str = "p", today: str = ":today") -> str:
+    """SQL boolean: not closed and the due date is before ``today``."""
+    return f"({alias}.status <> 'closed' AND COALESCE({days_overdue_sql(alias, today)} > 0, false))"
+
+
+def warning_sql(
+    alias: str = "p", today: str = ":today", thresholds: WarningThresholds | None = None
+) -> str:
+    """SQL text: the warning colour (none, blue, yellow, orange, red) under ``thresholds``."""
+    t = thresholds or get_warning_thresholds()
+    d = days_overdue_sql(alias, today)
+    return (
+        f"(CASE WHEN {alias}.status = 'closed' OR {d} IS NULL THEN 'none' "
+        f"WHEN {d} >= {t.red_days_overdue} THEN 'red' "
+        f"WHEN {d} >= {t.orange_days_overdue} THEN 'orange' "
+        f"WHEN {d} >= {t.yellow_days_overdue} THEN 'yellow' "
+        f"WHEN -{d} BETWEEN 0 AND {t.blue_days_left} THEN 'blue' "
+        f"ELSE 'none' END)"
+    )

@@ -1,0 +1,281 @@
+"""The data model: townships, sites, problems and everything that hangs off a problem.
+
+Geometries are stored in CGCS2000 (EPSG:4490), which for phone GPS is the same as WGS-84 to within
+centimetres. Distances and areas are always computed in metres (geography or a Gauss–Krüger zone).
+Vocabulary columns are text with CHECK constraints listing the values in :mod:`gis.vocab`.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_mod
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gis import vocab
+
+SRID = 4490
+
+
+def geometry(kind: str = "GEOMETRY") -> Geometry:
+    """A geometry column in :data:`SRID`; the GiST index is declared explicitly per table."""
+    return Geometry(kind, srid=SRID, spatial_index=False)
+
+
+def one_of(column: str, enum: type, nullable: bool = False) -> CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in vocab.values(enum))
+    condition = f"{column} IN ({listed})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=f"{column}_valid")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Township(Base):
+    """A township, street office or development zone (乡镇/街道/开发区) with its 12-digit code."""
+
+    __tablename__ = "townships"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9]{12}$'", name="code_12_digits"),
+        Index("townships_geom_gist", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(geometry("MULTIPOLYGON"))
+
+
+class Site(Base):
+    """A place the ledger refers to: a plant, a mining site, a protection zone, an air station…"""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        one_of("kind", vocab.SiteKind),
+        one_of("zone_level", vocab.ZoneLevel, nullable=True),
+        CheckConstraint(
+            "(kind = 'protection_zone') = (zone_level IS NOT NULL)", name="zone_level_for_zones"
+        ),
+        Index("sites_geom_gist", "geom", postgresql_using="gist"),
+        Index("sites_kind", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    zone_level: Mapped[str | None] = mapped_column(String(8))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    township_code: Mapped[str | None] = mapped_column(
+        ForeignKey("townships.code", onupdate="CASCADE")
+    )
+    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geom: Mapped[Any] = mapped_column(geometry())
+
+
+class Problem(Base):
+    """A rectification item (问题/整改事项) of the ledger (台账)."""
+
+    __tablename__ = "problems"
+    __table_args__ = (
+        one_of("source", vocab.Source),
+        one_of("category", vocab.Category),
+        one_of("deadline_kind", vocab.DeadlineKind),
+        one_of("status", vocab.Status),
+        CheckConstraint(
+            "deadline_kind = 'long_term' OR status IN ('reported') OR deadline IS NOT NULL",
+            name="deadline_set_once_assigned",
+        ),
+        Index("problems_geom_gist", "geom", postgresql_using="gist"),
+        Index("problems_township_status", "township_code", "status"),
+        Index("problems_deadline", "deadline"),
+        Index("problems_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    source: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(32))
+    township_code: Mapped[str | None] = mapped_column(
+        ForeignKey("townships.code", onupdate="CASCADE")
+    )
+    township_override_reason: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    responsible_unit: Mapped[str] = mapped_column(Text, default="", server_default="")
+    responsible_person: Mapped[str] = mapped_column(Text, default="", server_default="")
+    supervising_leader: Mapped[str] = mapped_column(Text, default="", server_default="")
+    target: Mapped[str] = mapped_column(Text, default="", server_default="")
+    measures: Mapped[str] = mapped_column(Text, default="", server_default="")
+    progress: Mapped[str] = mapped_column(Text, default="", server_default="")
+    deadline_kind: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(32), default=vocab.Status.REPORTED.value)
+    reported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notice_ends_on: Mapped[date | None] = mapped_column(Date)
+    rebound_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    geom: Mapped[Any | None] = mapped_column(geometry())
+
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="problem", order_by="Milestone.due_date", cascade="all, delete-orphan"
+    )
+
+
+class Milestone(Base):
+    """A staged target (阶段性目标) of a long-term problem, reconciled monthly."""
+
+    __tablename__ = "milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date] = mapped_column(Date)
+    met_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    problem: Mapped[Problem] = relationship(back_populates="milestones")
+
+
+class Inspection(Base):
+    """A GPS point an inspector logged, optionally against a problem. Idempotent on ``uuid``."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (
+        one_of("finding", vocab.Finding),
+        one_of("category", vocab.Category, nullable=True),
+        CheckConstraint("accuracy_m IS NULL OR accuracy_m >= 0", name="accuracy_non_negative"),
+        Index("inspections_geom_gist", "geom", postgresql_using="gist"),
+        Index("inspections_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid_mod.UUID] = mapped_column(Uuid, unique=True)
+    problem_id: Mapped[int | None] = mapped_column(
+        ForeignKey("problems.id", ondelete="SET NULL"), index=True
+    )
+    inspector: Mapped[str] = mapped_column(Text, default="", server_default="")
+    finding: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    source_crs: Mapped[str] = mapped_column(String(16), default="wgs84", server_default="wgs84")
+    source_lon: Mapped[float | None] = mapped_column(Float)
+    source_lat: Mapped[float | None] = mapped_column(Float)
+    township_code: Mapped[str | None] = mapped_column(
+        ForeignKey("townships.code", onupdate="CASCADE")
+    )
+    payload_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    flags: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    geom: Mapped[Any] = mapped_column(geometry("POINT"))
+
+
+class Complaint(Base):
+    """A public complaint (信访件) with a feedback deadline; one file per case (一案一档)."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        one_of("channel", vocab.ComplaintChannel),
+        one_of("kind", vocab.ComplaintKind),
+        one_of("category", vocab.Category, nullable=True),
+        Index("complaints_geom_gist", "geom", postgresql_using="gist"),
+        Index("complaints_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    feedback_due: Mapped[date] = mapped_column(Date)
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="SET NULL"))
+    township_code: Mapped[str | None] = mapped_column(
+        ForeignKey("townships.code", onupdate="CASCADE")
+    )
+    geom: Mapped[Any | None] = mapped_column(geometry("POINT"))
+
+
+class Attachment(Base):
+    """A photo or document, stored on disk by content hash, linked to what it evidences."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint(
+            "num_nonnulls(problem_id, inspection_id, complaint_id) >= 1", name="linked_to_something"
+        ),
+        Index("attachments_sha256", "sha256"),
+        Index(
+            "attachments_inspection_sha",
+            "inspection_id",
+            "sha256",
+            unique=True,
+            postgresql_where="inspection_id IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
+    inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspections.id", ondelete="CASCADE")
+    )
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE")
+    )
+    exif_lon: Mapped[float | None] = mapped_column(Float)
+    exif_lat: Mapped[float | None] = mapped_column(Float)
+    uploaded_by: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Event(Base):
+    """One step of a problem's history (逐个环节留痕). Append-only: a trigger refuses changes."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("events_problem_at", "problem_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="RESTRICT"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    before: Mapped[dict | None] = mapped_column(JSONB)
+    after: Mapped[dict | None] = mapped_column(JSONB)

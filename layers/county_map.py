@@ -1,0 +1,91 @@
+"""The county map page: township boundaries, problems by class, legend and layer control."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import folium
+from sqlalchemy.orm import Session
+
+from gis.config import Settings
+from gis.problems import MAP_CLASSES, ProblemFilter, map_class_counts, problems_feature_collection
+from gis.townships import townships_geojson
+from layers.assets import ExternalAssetError, external_references, localise
+from layers.legend import Legend
+from layers.problem_layer import CLASS_COLOURS, class_label, problem_layers
+from layers.township_layer import township_layer
+
+
+def _bounds(collection: dict) -> list[list[float]] | None:
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(coords):  # type: ignore[no-untyped-def]
+        if coords and isinstance(coords[0], (int, float)):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for c in coords:
+                walk(c)
+
+    for feature in collection["features"]:
+        walk(feature["geometry"]["coordinates"])
+    if not xs:
+        return None
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+def county_map(
+    session: Session, *, today: date, settings: Settings, township_code: str | None = None
+) -> folium.Map:
+    """Compose the county (or one township's) map of rectification problems."""
+    townships = townships_geojson(session)
+    where = ProblemFilter(township_code=township_code)
+    problems = problems_feature_collection(session, today=today, where=where)
+    counts = map_class_counts(session, today=today, where=where)
+
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    fmap.get_root().header.add_child(
+        folium.Element('<meta name="referrer" content="no-referrer">'), name="referrer"
+    )
+    fmap.get_root().header.add_child(
+        folium.Element('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'),
+        name="favicon",
+    )
+    fmap.get_root().html.add_child(
+        folium.Element("<title>Lookback 环保督察整改 · 问题分布图</title>")
+    )
+    if settings.tile_url:
+        folium.TileLayer(
+            tiles=settings.tile_url,
+            attr=settings.tile_attribution or "basemap",
+            name="底图 Basemap",
+        ).add_to(fmap)
+    township_layer(townships).add_to(fmap)
+    for layer in problem_layers(problems):
+        layer.add_to(fmap)
+    Legend(
+        f"问题状态 Status · {today.isoformat()}",
+        [(CLASS_COLOURS[c], f"{class_label(c)}: {counts[c]}") for c in reversed(MAP_CLASSES)],
+    ).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+
+    focus = townships
+    if township_code:
+        focus = {"features": [f for f in townships["features"] if f["id"] == township_code]}
+    bounds = _bounds(focus) or _bounds(problems)
+    if bounds:
+        fmap.fit_bounds(bounds)
+    else:
+        fmap.location, fmap.zoom_start = [34.4, 113.3], 10
+    return fmap
+
+
+def render_page(fmap: folium.Map) -> str:
+    """Render a map to HTML that loads nothing from outside the app."""
+    localise(fmap)
+    html = fmap.get_root().render()
+    external = external_references(html)
+    if external:
+        raise ExternalAssetError(f"page would load external resources: {external[:3]}")
+    return html

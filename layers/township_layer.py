@@ -1,0 +1,19 @@
+"""The township layer: boundaries with names; with no basemap it is the basemap."""
+
+from __future__ import annotations
+
+import folium
+
+TOWNSHIP_STYLE = {"color": "#4a4a4a", "weight": 1.5, "fillColor": "#f3efe0", "fillOpacity": 0.6}
+
+
+def township_layer(townships: dict, *, name: str = "乡镇边界 Townships") -> folium.GeoJson:
+    """Township polygons with a tooltip naming each township and its code."""
+    return folium.GeoJson(
+        townships,
+        name=name,
+        style_function=lambda _feature: TOWNSHIP_STYLE,
+        highlight_function=lambda _feature: {"weight": 3, "color": "#222222"},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["乡镇", "代码 Code"]),
+        smooth_factor=0.5,
+    )

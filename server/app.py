@@ -1,0 +1,45 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from gis.config import Settings, get_settings
+from gis.db import default_engine
+from layers.assets import STATIC_DIR, VENDOR_DIR, VENDOR_URL
+from server import errors
+from server.routes import geojson, health, maps
+
+
+def create_app(
+    *,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    clock: Callable[[], date] | None = None,
+) -> FastAPI:
+    """Build the app around an engine (default: the configured database)."""
+    app = FastAPI(
+        title="Lookback",
+        summary="环保督察整改 field inspection and hotspot mapping",
+        description=(
+            "Ledger, maps and layers for environmental-inspection rectification in a county: "
+            "problems, deadlines and warnings, look-backs and rebounds, inspections and complaints."
+        ),
+        version="0.1.0",
+    )
+    app.state.engine = engine or default_engine()
+    app.state.settings = settings or get_settings()
+    app.state.clock = clock
+    errors.register(app)
+    app.include_router(health.router)
+    app.include_router(maps.router)
+    app.include_router(geojson.router)
+    if VENDOR_DIR.exists():
+        app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,202 @@
+"""The ``lookback`` command line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from gis.cluster import ClusterError
+from gis.config import get_settings
+from gis.db import (
+    current_revision,
+    database_url,
+    downgrade,
+    embedded_cluster,
+    make_engine,
+    upgrade,
+    uses_embedded_cluster,
+)
+
+app = typer.Typer(
+    help="Lookback: 环保督察整改 field inspection and hotspot mapping.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(
+    help="The database: the embedded PostGIS cluster or DATABASE_URL.", no_args_is_help=True
+)
+demo_app = typer.Typer(help="The demo county.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+def _require_embedded() -> None:
+    if not uses_embedded_cluster():
+        _fail(
+            "DATABASE_URL is set: the embedded cluster is not used, so there is nothing to manage"
+        )
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded cluster (initialising it the first time); safe to repeat."""
+    _require_embedded()
+    cluster = embedded_cluster()
+    try:
+        cluster.start()
+    except ClusterError as exc:
+        _fail(str(exc))
+    console.print(f"database running on port {cluster.port}, data in {cluster.data_dir}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    _require_embedded()
+    try:
+        embedded_cluster().stop()
+    except ClusterError as exc:
+        _fail(str(exc))
+    console.print("database stopped")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database runs and which migration it is at."""
+    if uses_embedded_cluster():
+        status = embedded_cluster().status()
+        state = (
+            "running" if status.running else ("stopped" if status.initialised else "not created")
+        )
+        typer.echo(
+            f"embedded cluster: {state} (port {status.port}, pid {status.pid}, "
+            f"data {status.data_dir})"
+        )
+        if not status.running:
+            raise typer.Exit(3)
+    try:
+        revision = current_revision(make_engine(database_url()))
+    except Exception as exc:  # noqa: BLE001 - report any connection problem plainly
+        _fail(f"cannot connect: {str(exc).splitlines()[0]}")
+    typer.echo(f"schema revision: {revision or 'none (run `lookback db upgrade`)'}")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the SQLAlchemy URL of the database in use."""
+    typer.echo(database_url())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Run the schema migrations (starting the embedded cluster if needed)."""
+    if uses_embedded_cluster():
+        db_start()
+    upgrade(database_url(), revision)
+    console.print(f"schema at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. -1")]) -> None:
+    """Undo schema migrations down to REVISION."""
+    downgrade(database_url(), revision)
+    console.print(f"schema at {revision}")
+
+
+def _load_demo(scale: int, seed: int, as_of: date | None) -> None:
+    from gis.demo import load_demo
+
+    engine = make_engine(database_url())
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("demo county: generating", total=None)
+
+        def note(stage: str, n: int) -> None:
+            progress.update(task, description=f"demo county: {stage}" + (f" ({n:,})" if n else ""))
+
+        summary = load_demo(engine, scale=scale, seed=seed, as_of=as_of, progress=note)
+    parts = ", ".join(f"{n:,} {table}" for table, n in summary.counts.items())
+    console.print(f"demo county loaded (seed {seed}, as of {summary.as_of}): {parts}")
+
+
+@demo_app.command("load")
+def demo_load(
+    scale: Annotated[int, typer.Option(min=1, help="number of problems")] = 300,
+    seed: Annotated[int, typer.Option(help="random seed: same seed, same data")] = 20261123,
+    as_of: Annotated[
+        str | None, typer.Option(help="reference date YYYY-MM-DD (default today)")
+    ] = None,
+) -> None:
+    """Write the synthetic demo county into an empty database."""
+    if uses_embedded_cluster():
+        db_start()
+    upgrade(database_url())
+    try:
+        _load_demo(scale, seed, date.fromisoformat(as_of) if as_of else None)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@app.command("up")
+def up(
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="port to bind")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="load the demo county into an empty database")
+    ] = True,
+) -> None:
+    """Start the database, migrate it, load the demo if empty, and serve the app."""
+    import uvicorn
+
+    from gis.demo import database_is_empty
+    from server.app import create_app
+
+    settings = get_settings()
+    started_here = False
+    if uses_embedded_cluster():
+        cluster = embedded_cluster()
+        started_here = cluster.running_pid() is None
+        db_start()
+    upgrade(database_url())
+    engine = make_engine(database_url())
+    if demo and database_is_empty(engine):
+        _load_demo(300, 20261123, None)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    console.print(f"Lookback is serving on http://{bind_host}:{bind_port}/  (Ctrl-C stops)")
+    try:
+        uvicorn.run(
+            create_app(engine=engine, settings=settings),
+            host=bind_host,
+            port=bind_port,
+            log_level="info",
+        )
+    finally:
+        engine.dispose()
+        if started_here:
+            embedded_cluster().stop()
+            console.print("database stopped")
+
+
+def main() -> None:  # pragma: no cover - entry point wrapper
+    app(prog_name="lookback")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""FastAPI dependencies: the engine, sessions, settings and the clock, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gis.config import Settings
+from gis.deadlines import local_today
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_today(request: Request) -> date:
+    """Today's local date; ``app.state.clock`` can fix it (tests, 'as of' views)."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock else local_today()
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+TodayDep = Annotated[date, Depends(get_today)]
