@@ -55,3 +55,8 @@ def warning_sql(
         f"WHEN -{d} BETWEEN 0 AND {t.blue_days_left} THEN 'blue' "
         f"ELSE 'none' END)"
     )
+
+
+def complaint_overdue_sql(alias: str = "c", today: str = ":today") -> str:
+    """SQL boolean: a complaint without feedback past its feedback deadline."""
+    return f"({alias}.feedback_at IS NULL AND {alias}.feedback_due < CAST({today} AS date))"

@@ -518,6 +518,30 @@ def load_demo(
     return summary
 
 
+LIFECYCLE_TARGET = {
+    "assign": "assigned",
+    "start": "rectifying",
+    "apply_closure": "awaiting_verification",
+    "approve_closure": "closed",
+    "rebound": "rebounded",
+}
+PATH_TO = {
+    "reported": 0,
+    "assigned": 1,
+    "rectifying": 2,
+    "awaiting_verification": 3,
+    "closed": 4,
+    "rebounded": 5,
+}
+STEP_SHARE = (0.05, 0.1, 0.5, 0.6, 0.85)
+
+
+def _lifecycle_times(rep: datetime, span: timedelta, status: str, jitter) -> dict[str, datetime]:  # type: ignore[no-untyped-def]
+    """When each lifecycle step happened, as shares of the time since the problem was reported."""
+    actions = list(LIFECYCLE_TARGET)[: PATH_TO[status]]
+    return {a: rep + span * (STEP_SHARE[k] + jitter[k]) for k, a in enumerate(actions)}
+
+
 def _load_problems(conn, rng, geo, county, towns, sites, n, as_of, note) -> int:  # type: ignore[no-untyped-def]
     categories = _choice(rng, CATEGORY_WEIGHTS, n)
     sources = _choice(rng, SOURCE_WEIGHTS, n)
@@ -554,7 +578,8 @@ def _load_problems(conn, rng, geo, county, towns, sites, n, as_of, note) -> int:
 
     reported_days = rng.integers(5, 540, size=n)
     reported_at = _timestamps(as_of, reported_days, rng)
-    assigned_lag = rng.integers(0, 10, size=n)
+    jitter = rng.uniform(-0.03, 0.03, size=(n, 5))
+    as_of_end = datetime.combine(as_of, time(0), tzinfo=UTC) - timedelta(hours=8)
     # Dated deadlines: about a third of open problems end up past due on the reference date.
     due_offset = rng.integers(-150, 260, size=n)
     nearest_town = np.argmin(((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
@@ -579,7 +604,9 @@ def _load_problems(conn, rng, geo, county, towns, sites, n, as_of, note) -> int:
             code = f"{prefix}-{2025 + (reported_days[i] < 330)}-{counts[prefix]:05d}"
             rep = reported_at[i]
             rep_day = (rep + timedelta(hours=8)).date()
-            assigned_at = None if st == "reported" else rep + timedelta(days=int(assigned_lag[i]))
+            span = as_of_end - rep
+            steps = _lifecycle_times(rep, span, st, jitter[i])
+            assigned_at = steps.get("assign")
             deadline: date | None = None
             if kind == "immediate" and assigned_at is not None:
                 deadline = (assigned_at + timedelta(hours=8)).date() + timedelta(days=7)
@@ -589,18 +616,26 @@ def _load_problems(conn, rng, geo, county, towns, sites, n, as_of, note) -> int:
                 )
             elif kind == "long_term":
                 deadline = rep_day + timedelta(days=730)
-            closed_at = None
-            if st == "closed":
-                upper = max(1, (as_of - rep_day).days)
-                closed_at = rep + timedelta(days=int(rng.integers(1, upper + 1)))
-                closed_at = min(closed_at, datetime.combine(as_of, time(0), tzinfo=UTC))
+            closed_at = steps.get("approve_closure")
             unit = f"{town.name}人民政府" if unit_local[i] else UNIT_BY_CATEGORY[cat]
+            person = persons[person_pick[i]]
             if kind == "long_term":
                 for q in range(1, 4):
                     due = rep_day + timedelta(days=91 * q)
                     met = due - timedelta(days=3) if due < as_of and rng.random() < 0.7 else None
                     milestones.append((i + 1, f"第{q}阶段目标", due, met))
-            snapshot = {"status": st, "deadline": deadline.isoformat() if deadline else None}
+            created = {
+                "code": code,
+                "source": src,
+                "category": cat,
+                "deadline_kind": kind,
+                "deadline": deadline.isoformat() if kind == "dated" and deadline else None,
+                "status": "reported",
+                "responsible_unit": unit,
+                "responsible_person": person,
+                "closed_at": None,
+                "rebound_count": 0,
+            }
             events.append(
                 (
                     i + 1,
@@ -609,9 +644,18 @@ def _load_problems(conn, rng, geo, county, towns, sites, n, as_of, note) -> int:
                     "created",
                     "示例数据 demo data",
                     None,
-                    json.dumps(snapshot),
+                    json.dumps(created, ensure_ascii=False),
                 )
             )
+            for action, at in steps.items():
+                after: dict[str, object] = {"status": LIFECYCLE_TARGET[action]}
+                if action == "assign":
+                    after["deadline"] = deadline.isoformat() if deadline else None
+                elif action == "approve_closure":
+                    after["closed_at"] = at.isoformat()
+                elif action == "rebound":
+                    after["rebound_count"] = 1
+                events.append((i + 1, at, DEMO_ACTOR, action, "", None, json.dumps(after)))
             yield (
                 i + 1,
                 code,
@@ -619,7 +663,7 @@ def _load_problems(conn, rng, geo, county, towns, sites, n, as_of, note) -> int:
                 cat,
                 desc.format(site=site_name, town=short),
                 unit,
-                persons[person_pick[i]],
+                person,
                 leaders[i % len(leaders)],
                 target,
                 measures,
@@ -633,7 +677,7 @@ def _load_problems(conn, rng, geo, county, towns, sites, n, as_of, note) -> int:
                 1 if st == "rebounded" else 0,
                 None if site_id[i] < 0 else int(site_id[i]) + 1,
                 rep,
-                closed_at or rep,
+                max(steps.values(), default=rep),
                 f"SRID=4490;POINT({lon[i]:.7f} {lat[i]:.7f})",
             )
 

@@ -279,3 +279,97 @@ class Event(Base):
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     before: Mapped[dict | None] = mapped_column(JSONB)
     after: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class Closure(Base):
+    """One closure application (申请销号) and its acceptance steps: check, approval, notice."""
+
+    __tablename__ = "closures"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('pending', 'in_notice', 'closed', 'rejected')", name="outcome_valid"
+        ),
+        Index(
+            "closures_one_pending", "problem_id", unique=True,
+            postgresql_where="outcome IN ('pending', 'in_notice')",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_by: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_by: Mapped[str | None] = mapped_column(Text)
+    check_passed: Mapped[bool | None] = mapped_column()
+    check_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(Text)
+    notice_ends_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+
+
+class LookbackRound(Base):
+    """A look-back round (回头看) over a set of closed problems."""
+
+    __tablename__ = "lookback_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    criteria: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class LookbackTask(Base):
+    """One problem to re-inspect in a look-back round."""
+
+    __tablename__ = "lookback_tasks"
+    __table_args__ = (
+        CheckConstraint("result IN ('pending', 'passed', 'rebounded')", name="result_valid"),
+        Index("lookback_tasks_round_problem", "round_id", "problem_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("lookback_rounds.id", ondelete="CASCADE"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
+    result: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspections.id", ondelete="SET NULL")
+    )
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class SuspectedRebound(Base):
+    """A new complaint or finding near a recently closed problem of the same category."""
+
+    __tablename__ = "suspected_rebounds"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'confirmed', 'dismissed')", name="status_valid"),
+        CheckConstraint(
+            "num_nonnulls(complaint_id, inspection_id) = 1", name="one_trigger"
+        ),
+        Index("suspected_rebounds_complaint", "problem_id", "complaint_id", unique=True,
+              postgresql_where="complaint_id IS NOT NULL"),
+        Index("suspected_rebounds_inspection", "problem_id", "inspection_id", unique=True,
+              postgresql_where="inspection_id IS NOT NULL"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE")
+    )
+    inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspections.id", ondelete="CASCADE")
+    )
+    distance_m: Mapped[float] = mapped_column(Float)
+    days_since_closed: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")

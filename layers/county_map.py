@@ -8,7 +8,7 @@ import folium
 from sqlalchemy.orm import Session
 
 from gis.config import Settings
-from gis.problems import MAP_CLASSES, ProblemFilter, map_class_counts, problems_feature_collection
+from gis.problems import MAP_CLASSES, ProblemQuery, map_class_counts, problems_feature_collection
 from gis.townships import townships_geojson
 from layers.assets import ExternalAssetError, external_references, localise
 from layers.legend import Legend
@@ -40,7 +40,7 @@ def county_map(
 ) -> folium.Map:
     """Compose the county (or one township's) map of rectification problems."""
     townships = townships_geojson(session)
-    where = ProblemFilter(township_code=township_code)
+    where = ProblemQuery(township_codes=(township_code,) if township_code else None)
     problems = problems_feature_collection(session, today=today, where=where)
     counts = map_class_counts(session, today=today, where=where)
 

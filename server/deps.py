@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,16 @@ def get_today(request: Request) -> date:
     return clock() if clock else local_today()
 
 
+def get_actor(
+    x_lookback_actor: Annotated[
+        str, Header(min_length=1, max_length=100, description="who makes the change")
+    ],
+) -> str:
+    """The person making a change, recorded in every event."""
+    return x_lookback_actor.strip()
+
+
+ActorDep = Annotated[str, Depends(get_actor)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

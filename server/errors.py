@@ -8,6 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from gis.ledger import Conflict, LedgerError, NotFound
+from gis.lifecycle import TransitionError
+
 log = logging.getLogger("lookback.server")
 
 
@@ -30,5 +33,30 @@ async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": "database error"})
 
 
+def _error(status: int, message: str, **extra: object) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": message, **extra})
+
+
+async def _ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
+    return _error(422, str(exc), field=exc.field)
+
+
+async def _transition_error(request: Request, exc: TransitionError) -> JSONResponse:
+    return _error(409, str(exc), allowed_actions=exc.allowed)
+
+
+async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+    return _error(404, str(exc))
+
+
+async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
+    return _error(409, str(exc))
+
+
 def register(app: FastAPI) -> None:
+    """Map domain and database exceptions to HTTP statuses, once for the whole app."""
     app.add_exception_handler(DBAPIError, _db_error)  # type: ignore[arg-type]
+    app.add_exception_handler(TransitionError, _transition_error)  # type: ignore[arg-type]
+    app.add_exception_handler(LedgerError, _ledger_error)  # type: ignore[arg-type]
+    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(Conflict, _conflict)  # type: ignore[arg-type]

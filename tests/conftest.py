@@ -74,8 +74,11 @@ def engine(pg_cluster: Cluster) -> Iterator[Engine]:
 def db(engine: Engine) -> Iterator[Engine]:
     """The writable test database, emptied after the test."""
     yield engine
+    from gis.models import Base
+
+    tables = ", ".join(Base.metadata.tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from gis.problems import ProblemFilter, problems_feature_collection
+from gis.problems import ProblemQuery, problems_feature_collection
 from gis.townships import townships_geojson
 from gis.vocab import Category
 from server.deps import SessionDep, TodayDep
@@ -30,8 +30,10 @@ def problems(
     category: Category | None = None,
     map_class: Literal["closed", "open", "overdue", "rebounded"] | None = None,
 ) -> JSONResponse:
-    where = ProblemFilter(
-        township_code=township, category=category.value if category else None, map_class=map_class
+    where = ProblemQuery(
+        township_codes=(township,) if township else None,
+        categories=(category.value,) if category else None,
+        map_class=map_class,
     )
     return JSONResponse(
         problems_feature_collection(session, today=today, where=where), media_type=GEOJSON
