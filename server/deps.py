@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
@@ -38,8 +39,8 @@ def get_actor(
         str, Header(min_length=1, max_length=100, description="who makes the change")
     ],
 ) -> str:
-    """The person making a change, recorded in every event."""
-    return x_lookback_actor.strip()
+    """The person making a change, recorded in every event (percent-encoded UTF-8 allowed)."""
+    return unquote(x_lookback_actor).strip()
 
 
 ActorDep = Annotated[str, Depends(get_actor)]

@@ -22,37 +22,73 @@ def load_two_townships(session: Session) -> None:
     )
     for code, name, wkt in rows:
         session.execute(
-            text("INSERT INTO townships (code, name, geom)"
-                 " VALUES (:c, :n, ST_GeomFromText(:w, 4490))"),
+            text(
+                "INSERT INTO townships (code, name, geom)"
+                " VALUES (:c, :n, ST_GeomFromText(:w, 4490))"
+            ),
             {"c": code, "n": name, "w": wkt},
         )
 
 
 def new_problem(
-    session: Session, code: str = "T-001", *, lon: float = 113.05, lat: float = 34.05,
-    category: str = "dust", deadline: date | None = date(2026, 6, 30),
-    deadline_kind: str = "dated", now: datetime = T0,
+    session: Session,
+    code: str = "T-001",
+    *,
+    lon: float = 113.05,
+    lat: float = 34.05,
+    category: str = "dust",
+    deadline: date | None = date(2026, 6, 30),
+    deadline_kind: str = "dated",
+    now: datetime = T0,
 ) -> ledger.Problem:  # type: ignore[name-defined]
-    return ledger.create_problem(session, ledger.ProblemInput(
-        code=code, source="provincial", category=category, deadline_kind=deadline_kind,
-        deadline=deadline, description="工地扬尘", responsible_unit="县住建局",
-        responsible_person="王伟", geometry={"type": "Point", "coordinates": [lon, lat]},
-    ), actor="office", now=now)
+    return ledger.create_problem(
+        session,
+        ledger.ProblemInput(
+            code=code,
+            source="provincial",
+            category=category,
+            deadline_kind=deadline_kind,
+            deadline=deadline,
+            description="工地扬尘",
+            responsible_unit="县住建局",
+            responsible_person="王伟",
+            geometry={"type": "Point", "coordinates": [lon, lat]},
+        ),
+        actor="office",
+        now=now,
+    )
 
 
-def add_inspection(session: Session, problem_code: str, *, lon: float = 113.05,
-                   lat: float = 34.05, finding: str = "checked", category: str | None = None,
-                   at: datetime = T0) -> int:
+def add_inspection(
+    session: Session,
+    problem_code: str,
+    *,
+    lon: float = 113.05,
+    lat: float = 34.05,
+    finding: str = "checked",
+    category: str | None = None,
+    at: datetime = T0,
+) -> int:
     """An inspection row of a problem (as evidence), returning its id."""
     import uuid
 
     problem = ledger.get_problem(session, problem_code)
-    return session.execute(text(
-        "INSERT INTO inspections (uuid, problem_id, inspector, finding, category, note,"
-        " accuracy_m, observed_at, received_at, geom) VALUES (:u, :p, '巡查员', :f, :c, '', 5,"
-        " :t, :t, ST_SetSRID(ST_MakePoint(:lon, :lat), 4490)) RETURNING id"
-    ), {"u": str(uuid.uuid4()), "p": problem.id, "f": finding, "c": category, "t": at,
-        "lon": lon, "lat": lat}).scalar_one()
+    return session.execute(
+        text(
+            "INSERT INTO inspections (uuid, problem_id, inspector, finding, category, note,"
+            " accuracy_m, observed_at, received_at, geom) VALUES (:u, :p, '巡查员', :f, :c, '', 5,"
+            " :t, :t, ST_SetSRID(ST_MakePoint(:lon, :lat), 4490)) RETURNING id"
+        ),
+        {
+            "u": str(uuid.uuid4()),
+            "p": problem.id,
+            "f": finding,
+            "c": category,
+            "t": at,
+            "lon": lon,
+            "lat": lat,
+        },
+    ).scalar_one()
 
 
 def close(session: Session, code: str, *, at: datetime = T0) -> None:
@@ -62,9 +98,15 @@ def close(session: Session, code: str, *, at: datetime = T0) -> None:
     ledger.transition(session, code, "assign", actor="office", now=at)
     ledger.transition(session, code, "start", actor="township", now=at + timedelta(hours=1))
     insp = add_inspection(session, code, at=at + timedelta(hours=2))
-    ledger.transition(session, code, "apply_closure", actor="township",
-                      now=at + timedelta(hours=3), inspection_ids=[insp])
-    ledger.transition(session, code, "record_check", actor="checker", passed=True,
-                      now=at + timedelta(hours=4))
-    ledger.transition(session, code, "approve_closure", actor="office",
-                      now=at + timedelta(hours=5))
+    ledger.transition(
+        session,
+        code,
+        "apply_closure",
+        actor="township",
+        now=at + timedelta(hours=3),
+        inspection_ids=[insp],
+    )
+    ledger.transition(
+        session, code, "record_check", actor="checker", passed=True, now=at + timedelta(hours=4)
+    )
+    ledger.transition(session, code, "approve_closure", actor="office", now=at + timedelta(hours=5))

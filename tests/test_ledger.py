@@ -1,4 +1,4 @@
-"""Ledger rules on a real PostGIS: lifecycle, closure procedure, deadlines and warnings, rebounds."""
+"""Ledger rules on a real PostGIS: lifecycle, closure, deadlines and warnings, rebounds."""
 
 from __future__ import annotations
 
@@ -32,10 +32,15 @@ def session(db):  # type: ignore[no-untyped-def]
 
 # -- the state machine -----------------------------------------------------------------------
 LEGAL = {
-    ("reported", "assign"), ("assigned", "start"), ("rectifying", "apply_closure"),
-    ("awaiting_verification", "record_check"), ("awaiting_verification", "reject_closure"),
-    ("awaiting_verification", "approve_closure"), ("awaiting_verification", "end_public_notice"),
-    ("closed", "rebound"), ("rebounded", "reopen"),
+    ("reported", "assign"),
+    ("assigned", "start"),
+    ("rectifying", "apply_closure"),
+    ("awaiting_verification", "record_check"),
+    ("awaiting_verification", "reject_closure"),
+    ("awaiting_verification", "approve_closure"),
+    ("awaiting_verification", "end_public_notice"),
+    ("closed", "rebound"),
+    ("rebounded", "reopen"),
 }
 
 
@@ -57,13 +62,34 @@ def test_full_lifecycle_writes_an_event_per_step(session: Session) -> None:
     close(session, "T-001")
     problem = ledger.get_problem(session, "T-001")
     assert problem.status == "closed" and problem.closed_at is not None
-    ledger.transition(session, "T-001", "rebound", actor="office", reason="回头看发现反弹",
-                      now=T0 + timedelta(days=30))
-    ledger.transition(session, "T-001", "reopen", actor="office", reason="重新整改",
-                      deadline=date(2026, 12, 31), now=T0 + timedelta(days=31))
+    ledger.transition(
+        session,
+        "T-001",
+        "rebound",
+        actor="office",
+        reason="回头看发现反弹",
+        now=T0 + timedelta(days=30),
+    )
+    ledger.transition(
+        session,
+        "T-001",
+        "reopen",
+        actor="office",
+        reason="重新整改",
+        deadline=date(2026, 12, 31),
+        now=T0 + timedelta(days=31),
+    )
     actions = [e.action for e in ledger.history(session, "T-001")]
-    assert actions == ["created", "assign", "start", "apply_closure", "record_check",
-                       "approve_closure", "rebound", "reopen"]
+    assert actions == [
+        "created",
+        "assign",
+        "start",
+        "apply_closure",
+        "record_check",
+        "approve_closure",
+        "rebound",
+        "reopen",
+    ]
     problem = ledger.get_problem(session, "T-001")
     assert problem.status == "rectifying" and problem.rebound_count == 1
     assert problem.closed_at is None and problem.deadline == date(2026, 12, 31)
@@ -88,24 +114,35 @@ def test_closure_needs_evidence_check_and_a_different_approver(session: Session)
     with pytest.raises(TransitionError, match="needs evidence"):
         ledger.transition(session, "T-001", "apply_closure", actor="township", now=T0)
     with pytest.raises(TransitionError, match="evidence not found"):
-        ledger.transition(session, "T-001", "apply_closure", actor="township",
-                          attachment_ids=[999], now=T0)
+        ledger.transition(
+            session, "T-001", "apply_closure", actor="township", attachment_ids=[999], now=T0
+        )
     insp = add_inspection(session, "T-001")
-    ledger.transition(session, "T-001", "apply_closure", actor="township",
-                      inspection_ids=[insp], now=T0)
+    ledger.transition(
+        session, "T-001", "apply_closure", actor="township", inspection_ids=[insp], now=T0
+    )
     with pytest.raises(TransitionError, match="passed on-site check"):
         ledger.transition(session, "T-001", "approve_closure", actor="office", now=T0)
-    ledger.transition(session, "T-001", "record_check", actor="checker", passed=False,
-                      reason="裸土仍未覆盖", now=T0)
+    ledger.transition(
+        session,
+        "T-001",
+        "record_check",
+        actor="checker",
+        passed=False,
+        reason="裸土仍未覆盖",
+        now=T0,
+    )
     with pytest.raises(TransitionError, match="passed on-site check"):
         ledger.transition(session, "T-001", "approve_closure", actor="office", now=T0)
     with pytest.raises(TransitionError, match="needs a reason"):
         ledger.transition(session, "T-001", "reject_closure", actor="office", now=T0)
-    ledger.transition(session, "T-001", "reject_closure", actor="office", reason="核查未通过",
-                      now=T0)
+    ledger.transition(
+        session, "T-001", "reject_closure", actor="office", reason="核查未通过", now=T0
+    )
     assert ledger.get_problem(session, "T-001").status == "rectifying"
-    ledger.transition(session, "T-001", "apply_closure", actor="township",
-                      inspection_ids=[insp], now=T0)
+    ledger.transition(
+        session, "T-001", "apply_closure", actor="township", inspection_ids=[insp], now=T0
+    )
     ledger.transition(session, "T-001", "record_check", actor="checker", passed=True, now=T0)
     with pytest.raises(TransitionError, match="other than the applicant"):
         ledger.transition(session, "T-001", "approve_closure", actor="township", now=T0)
@@ -123,10 +160,12 @@ def test_public_notice_delays_closure(session: Session, monkeypatch) -> None:  #
         assert problem.status == "awaiting_verification"
         assert problem.notice_ends_on == date(2026, 3, 9)
         with pytest.raises(TransitionError, match="runs until 2026-03-09"):
-            ledger.transition(session, "T-001", "end_public_notice", actor="office",
-                              now=T0 + timedelta(days=6))
-        assert ledger.end_due_public_notices(session, actor="system",
-                                             now=T0 + timedelta(days=7)) == 1
+            ledger.transition(
+                session, "T-001", "end_public_notice", actor="office", now=T0 + timedelta(days=6)
+            )
+        assert (
+            ledger.end_due_public_notices(session, actor="system", now=T0 + timedelta(days=7)) == 1
+        )
         assert ledger.get_problem(session, "T-001").status == "closed"
     finally:
         get_settings.cache_clear()
@@ -149,42 +188,47 @@ def test_assign_sets_deadlines_by_kind(session: Session) -> None:
 @pytest.mark.parametrize(
     ("today", "overdue", "warning"),
     [
-        (date(2026, 6, 22), False, "none"),    # 8 days left
-        (date(2026, 6, 23), False, "blue"),    # 7 days left
-        (date(2026, 6, 30), False, "blue"),    # due today: not overdue until the day is over
-        (date(2026, 7, 1), True, "yellow"),    # 1 day overdue
-        (date(2026, 7, 15), True, "yellow"),   # 15
-        (date(2026, 7, 16), True, "orange"),   # 16
-        (date(2026, 7, 30), True, "orange"),   # 30
-        (date(2026, 7, 31), True, "red"),      # 31: more than 30
+        (date(2026, 6, 22), False, "none"),  # 8 days left
+        (date(2026, 6, 23), False, "blue"),  # 7 days left
+        (date(2026, 6, 30), False, "blue"),  # due today: not overdue until the day is over
+        (date(2026, 7, 1), True, "yellow"),  # 1 day overdue
+        (date(2026, 7, 15), True, "yellow"),  # 15
+        (date(2026, 7, 16), True, "orange"),  # 16
+        (date(2026, 7, 30), True, "orange"),  # 30
+        (date(2026, 7, 31), True, "red"),  # 31: more than 30
     ],
 )
-def test_overdue_and_colours_at_boundaries(session: Session, today: date, overdue: bool,
-                                           warning: str) -> None:
+def test_overdue_and_colours_at_boundaries(
+    session: Session, today: date, overdue: bool, warning: str
+) -> None:
     new_problem(session, deadline=date(2026, 6, 30))
     ledger.transition(session, "T-001", "assign", actor="office")
-    row = session.execute(text(
-        f"SELECT {overdue_sql('p')}, {warning_sql('p')} FROM problems p WHERE code = 'T-001'"
-    ), {"today": today}).one()
+    row = session.execute(
+        text(f"SELECT {overdue_sql('p')}, {warning_sql('p')} FROM problems p WHERE code = 'T-001'"),
+        {"today": today},
+    ).one()
     assert tuple(row) == (overdue, warning)
 
 
 def test_closed_problems_are_never_overdue(session: Session) -> None:
     new_problem(session, deadline=date(2026, 3, 3))
     close(session, "T-001")
-    row = session.execute(text(
-        f"SELECT {overdue_sql('p')}, {warning_sql('p')} FROM problems p"
-    ), {"today": date(2026, 12, 1)}).one()
+    row = session.execute(
+        text(f"SELECT {overdue_sql('p')}, {warning_sql('p')} FROM problems p"),
+        {"today": date(2026, 12, 1)},
+    ).one()
     assert tuple(row) == (False, "none")
 
 
 def test_long_term_problems_fall_due_at_their_next_unmet_milestone(session: Session) -> None:
     new_problem(session, deadline=date(2028, 12, 31), deadline_kind="long_term")
     ledger.transition(session, "T-001", "assign", actor="office")
-    first = ledger.add_milestone(session, "T-001", title="完成截污", due_date=date(2026, 5, 31),
-                                 actor="office")
-    ledger.add_milestone(session, "T-001", title="完成清淤", due_date=date(2026, 9, 30),
-                         actor="office")
+    first = ledger.add_milestone(
+        session, "T-001", title="完成截污", due_date=date(2026, 5, 31), actor="office"
+    )
+    ledger.add_milestone(
+        session, "T-001", title="完成清淤", due_date=date(2026, 9, 30), actor="office"
+    )
     q = f"SELECT {overdue_sql('p')} FROM problems p"
     assert session.execute(text(q), {"today": date(2026, 6, 1)}).scalar_one() is True
     ledger.meet_milestone(session, first.id, met_on=date(2026, 5, 30), actor="township")
@@ -211,19 +255,34 @@ def _point_at(lon: float, lat: float, metres: float) -> dict:
     return {"type": "Point", "coordinates": [x, y]}
 
 
-@pytest.mark.parametrize(("metres", "days", "flagged"), [
-    (199, 30, True), (201, 30, False), (50, 179, True), (50, 181, False), (50, -1, False),
-])
-def test_suspected_rebound_radius_and_window(session: Session, metres: float, days: int,
-                                             flagged: bool) -> None:
+@pytest.mark.parametrize(
+    ("metres", "days", "flagged"),
+    [
+        (199, 30, True),
+        (201, 30, False),
+        (50, 179, True),
+        (50, 181, False),
+        (50, -1, False),
+    ],
+)
+def test_suspected_rebound_radius_and_window(
+    session: Session, metres: float, days: int, flagged: bool
+) -> None:
     new_problem(session)
     close(session, "T-001")
     closed_at = ledger.get_problem(session, "T-001").closed_at
-    complaint, suspects = create_complaint(session, ComplaintInput(
-        code="XF-1", channel="hotline_12369", kind="air", category="dust", text="又有扬尘",
-        received_at=closed_at + timedelta(days=days),
-        geometry=_point_at(113.05, 34.05, metres),
-    ))
+    complaint, suspects = create_complaint(
+        session,
+        ComplaintInput(
+            code="XF-1",
+            channel="hotline_12369",
+            kind="air",
+            category="dust",
+            text="又有扬尘",
+            received_at=closed_at + timedelta(days=days),
+            geometry=_point_at(113.05, 34.05, metres),
+        ),
+    )
     assert bool(suspects) is flagged
     if flagged:
         suspect = session.get(SuspectedRebound, suspects[0])
@@ -234,18 +293,34 @@ def test_suspected_rebound_radius_and_window(session: Session, metres: float, da
 def test_suspected_rebound_needs_the_same_category(session: Session) -> None:
     new_problem(session, category="dust")
     close(session, "T-001")
-    _, suspects = create_complaint(session, ComplaintInput(
-        code="XF-1", channel="letter", kind="water", category="river_outfall",
-        received_at=T0 + timedelta(days=3), geometry=_point_at(113.05, 34.05, 10)))
+    _, suspects = create_complaint(
+        session,
+        ComplaintInput(
+            code="XF-1",
+            channel="letter",
+            kind="water",
+            category="river_outfall",
+            received_at=T0 + timedelta(days=3),
+            geometry=_point_at(113.05, 34.05, 10),
+        ),
+    )
     assert suspects == []
 
 
 def test_confirm_and_dismiss(session: Session) -> None:
     new_problem(session)
     close(session, "T-001")
-    _, (first,) = create_complaint(session, ComplaintInput(
-        code="XF-1", channel="letter", kind="air", category="dust",
-        received_at=T0 + timedelta(days=3), geometry=_point_at(113.05, 34.05, 20)))
+    _, (first,) = create_complaint(
+        session,
+        ComplaintInput(
+            code="XF-1",
+            channel="letter",
+            kind="air",
+            category="dust",
+            received_at=T0 + timedelta(days=3),
+            geometry=_point_at(113.05, 34.05, 20),
+        ),
+    )
     with pytest.raises(ledger.LedgerError, match="needs a reason"):
         rebounds.dismiss(session, first, actor="office", reason=" ")
     rebounds.confirm(session, first, actor="office", reason="现场核实反弹")
@@ -255,9 +330,15 @@ def test_confirm_and_dismiss(session: Session) -> None:
 
 
 def test_complaint_feedback_deadline_counts_working_days(session: Session) -> None:
-    complaint, _ = create_complaint(session, ComplaintInput(
-        code="XF-2", channel="hotline_12345", kind="noise",
-        received_at=datetime(2026, 9, 30, 9, 0, tzinfo=UTC)))
+    complaint, _ = create_complaint(
+        session,
+        ComplaintInput(
+            code="XF-2",
+            channel="hotline_12345",
+            kind="noise",
+            received_at=datetime(2026, 9, 30, 9, 0, tzinfo=UTC),
+        ),
+    )
     assert complaint.feedback_due == add_workdays(date(2026, 9, 30), 7) == date(2026, 10, 15)
 
 
@@ -267,73 +348,144 @@ def test_lookback_round_rebounds_what_is_found_again(session: Session) -> None:
         new_problem(session, f"T-{i}", lon=113.01 + i * 0.01)
         close(session, f"T-{i}")
     new_problem(session, "T-open")
-    rnd, n = lookbacks.create_round(session, name="第一轮回头看", actor="office",
-                                    criteria=lookbacks.RoundCriteria(sample=4, seed=3))
+    rnd, n = lookbacks.create_round(
+        session,
+        name="第一轮回头看",
+        actor="office",
+        criteria=lookbacks.RoundCriteria(sample=4, seed=3),
+    )
     assert n == 4
-    again, _ = lookbacks.create_round(session, name="same draw", actor="office",
-                                      criteria=lookbacks.RoundCriteria(sample=4, seed=3))
-    tasks = session.execute(text(
-        "SELECT round_id, array_agg(problem_id ORDER BY problem_id) FROM lookback_tasks"
-        " GROUP BY round_id ORDER BY round_id")).all()
+    again, _ = lookbacks.create_round(
+        session,
+        name="same draw",
+        actor="office",
+        criteria=lookbacks.RoundCriteria(sample=4, seed=3),
+    )
+    tasks = session.execute(
+        text(
+            "SELECT round_id, array_agg(problem_id ORDER BY problem_id) FROM lookback_tasks"
+            " GROUP BY round_id ORDER BY round_id"
+        )
+    ).all()
     assert tasks[0][1] == tasks[1][1]  # a seeded sample repeats
-    task_ids = session.execute(text("SELECT id FROM lookback_tasks WHERE round_id = :r"
-                                    " ORDER BY id"), {"r": rnd.id}).scalars().all()
+    task_ids = (
+        session.execute(
+            text("SELECT id FROM lookback_tasks WHERE round_id = :r ORDER BY id"), {"r": rnd.id}
+        )
+        .scalars()
+        .all()
+    )
     with pytest.raises(ledger.LedgerError, match="new deadline"):
         lookbacks.record_result(session, task_ids[0], found_again=True, actor="inspector")
-    lookbacks.record_result(session, task_ids[0], found_again=True, actor="inspector",
-                            new_deadline=date(2027, 1, 31), note="砂场复采")
+    lookbacks.record_result(
+        session,
+        task_ids[0],
+        found_again=True,
+        actor="inspector",
+        new_deadline=date(2027, 1, 31),
+        note="砂场复采",
+    )
     lookbacks.record_result(session, task_ids[1], found_again=False, actor="inspector")
-    assert lookbacks.round_progress(session, rnd.id) == {"pending": 2, "passed": 1,
-                                                         "rebounded": 1}
-    statuses = session.execute(text(
-        "SELECT p.status, p.rebound_count FROM lookback_tasks k JOIN problems p"
-        " ON p.id = k.problem_id WHERE k.id = :k"), {"k": task_ids[0]}).one()
+    assert lookbacks.round_progress(session, rnd.id) == {"pending": 2, "passed": 1, "rebounded": 1}
+    statuses = session.execute(
+        text(
+            "SELECT p.status, p.rebound_count FROM lookback_tasks k JOIN problems p"
+            " ON p.id = k.problem_id WHERE k.id = :k"
+        ),
+        {"k": task_ids[0]},
+    ).one()
     assert tuple(statuses) == ("rectifying", 1)
 
 
 def test_on_site_assignment_in_one_call(session: Session) -> None:
-    problem = assign_on_site(session, lon=113.15, lat=34.05, category="dust",
-                             description="工地裸土未覆盖", responsible_unit="东镇人民政府",
-                             responsible_person="李娜", actor="inspector", now=T0)
+    problem = assign_on_site(
+        session,
+        lon=113.15,
+        lat=34.05,
+        category="dust",
+        description="工地裸土未覆盖",
+        responsible_unit="东镇人民政府",
+        responsible_person="李娜",
+        actor="inspector",
+        now=T0,
+    )
     assert problem.status == "assigned" and problem.township_code == EAST
     assert problem.code == "XC-20260302-001" and problem.deadline == date(2026, 3, 9)
     with pytest.raises(ledger.LedgerError, match="outside every township"):
-        assign_on_site(session, lon=120.0, lat=30.0, category="dust", description="x",
-                       responsible_unit="u", responsible_person="p", actor="inspector")
+        assign_on_site(
+            session,
+            lon=120.0,
+            lat=30.0,
+            category="dust",
+            description="x",
+            responsible_unit="u",
+            responsible_person="p",
+            actor="inspector",
+        )
 
 
 def test_township_override_needs_a_reason(session: Session) -> None:
     with pytest.raises(ledger.LedgerError, match="township_override_reason"):
-        ledger.create_problem(session, ledger.ProblemInput(
-            code="T-X", source="provincial", category="dust", township_code=EAST,
-            geometry={"type": "Point", "coordinates": [113.05, 34.05]}), actor="office")
-    problem = ledger.create_problem(session, ledger.ProblemInput(
-        code="T-X", source="provincial", category="dust", township_code=EAST,
-        township_override_reason="属地调整：由东镇管理",
-        geometry={"type": "Point", "coordinates": [113.05, 34.05]}), actor="office")
+        ledger.create_problem(
+            session,
+            ledger.ProblemInput(
+                code="T-X",
+                source="provincial",
+                category="dust",
+                township_code=EAST,
+                geometry={"type": "Point", "coordinates": [113.05, 34.05]},
+            ),
+            actor="office",
+        )
+    problem = ledger.create_problem(
+        session,
+        ledger.ProblemInput(
+            code="T-X",
+            source="provincial",
+            category="dust",
+            township_code=EAST,
+            township_override_reason="属地调整：由东镇管理",
+            geometry={"type": "Point", "coordinates": [113.05, 34.05]},
+        ),
+        actor="office",
+    )
     assert problem.township_code == EAST and WEST != EAST
 
 
-@pytest.mark.parametrize(("geometry", "message"), [
-    ({"type": "Point", "coordinates": [34.05, 113.05]}, "swapped"),
-    ({"type": "Point", "coordinates": [200, 34]}, "out of range"),
-    ({"type": "Point", "coordinates": ["a", 34]}, "number|GeoJSON"),
-    ({"type": "Polygon", "coordinates": [[[113, 34], [113.1, 34.1], [113.1, 34], [113, 34.1],
-                                          [113, 34]]]}, "invalid geometry"),
-    ({"type": "Circle"}, "GeoJSON|unsupported"),
-])
-def test_bad_geometry_is_refused_with_a_reason(session: Session, geometry: dict,
-                                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("geometry", "message"),
+    [
+        ({"type": "Point", "coordinates": [34.05, 113.05]}, "swapped"),
+        ({"type": "Point", "coordinates": [200, 34]}, "out of range"),
+        ({"type": "Point", "coordinates": ["a", 34]}, "number|GeoJSON"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[113, 34], [113.1, 34.1], [113.1, 34], [113, 34.1], [113, 34]]],
+            },
+            "invalid geometry",
+        ),
+        ({"type": "Circle"}, "GeoJSON|unsupported"),
+    ],
+)
+def test_bad_geometry_is_refused_with_a_reason(
+    session: Session, geometry: dict, message: str
+) -> None:
     with pytest.raises(ledger.LedgerError, match=message):
-        ledger.create_problem(session, ledger.ProblemInput(
-            code="T-BAD", source="provincial", category="dust", geometry=geometry),
-            actor="office")
+        ledger.create_problem(
+            session,
+            ledger.ProblemInput(
+                code="T-BAD", source="provincial", category="dust", geometry=geometry
+            ),
+            actor="office",
+        )
 
 
 def test_events_are_never_rewritten(session: Session) -> None:
     new_problem(session)
-    ledger.update_problem(session, "T-001", {"responsible_person": "李娜"}, actor="office",
-                          reason="人员调整")
+    ledger.update_problem(
+        session, "T-001", {"responsible_person": "李娜"}, actor="office", reason="人员调整"
+    )
     events = session.scalars(select(Event).order_by(Event.id)).all()
     assert events[-1].before == {"responsible_person": "王伟"}
     assert events[-1].after == {"responsible_person": "李娜"}

@@ -32,8 +32,9 @@ def _replay(events) -> dict:  # type: ignore[no-untyped-def]
     return state
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(STEP, max_size=14))
 def test_random_action_sequences_are_explained_by_events(db, steps) -> None:  # type: ignore[no-untyped-def]
     with Session(db) as session:
@@ -43,8 +44,10 @@ def test_random_action_sequences_are_explained_by_events(db, steps) -> None:  # 
         now = T0
         for action, actor, flag, offset in steps:
             now += timedelta(hours=1)
-            kwargs: dict = {"deadline": date(2026, 3, 2) + timedelta(days=offset),
-                            "reason": "理由" if flag or action != "reject_closure" else ""}
+            kwargs: dict = {
+                "deadline": date(2026, 3, 2) + timedelta(days=offset),
+                "reason": "理由" if flag or action != "reject_closure" else "",
+            }
             if action == "record_check":
                 kwargs["passed"] = flag
             try:
@@ -61,5 +64,9 @@ def test_random_action_sequences_are_explained_by_events(db, steps) -> None:  # 
         assert (state.get("closed_at") is None) == (problem.closed_at is None)
         session.rollback()
     with db.begin() as conn:
-        conn.execute(text("TRUNCATE townships, problems, events, inspections, closures"
-                          " RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "TRUNCATE townships, problems, events, inspections, closures"
+                " RESTART IDENTITY CASCADE"
+            )
+        )
