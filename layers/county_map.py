@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from html import escape
 
 import folium
 from sqlalchemy.orm import Session
 
 from gis.config import Settings
+from gis.display import for_display
 from gis.problems import MAP_CLASSES, ProblemQuery, map_class_counts, problems_feature_collection
 from gis.townships import townships_geojson
 from layers.assets import ExternalAssetError, external_references, localise
@@ -16,7 +18,8 @@ from layers.problem_layer import CLASS_COLOURS, class_label, problem_layers
 from layers.township_layer import township_layer
 
 
-def _bounds(collection: dict) -> list[list[float]] | None:
+def bounds_of(collection: dict) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of a FeatureCollection, or None when empty."""
     xs: list[float] = []
     ys: list[float] = []
 
@@ -35,32 +38,43 @@ def _bounds(collection: dict) -> list[list[float]] | None:
     return [[min(ys), min(xs)], [max(ys), max(xs)]]
 
 
-def county_map(
-    session: Session, *, today: date, settings: Settings, township_code: str | None = None
-) -> folium.Map:
-    """Compose the county (or one township's) map of rectification problems."""
-    townships = townships_geojson(session)
-    where = ProblemQuery(township_codes=(township_code,) if township_code else None)
-    problems = problems_feature_collection(session, today=today, where=where)
-    counts = map_class_counts(session, today=today, where=where)
-
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
-    fmap.get_root().header.add_child(
+def page_head(fmap: folium.Map, title: str) -> None:
+    """Title, favicon and no-referrer policy for a map page."""
+    root = fmap.get_root()
+    root.header.add_child(
         folium.Element('<meta name="referrer" content="no-referrer">'), name="referrer"
     )
-    fmap.get_root().header.add_child(
+    root.header.add_child(
         folium.Element('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'),
         name="favicon",
     )
-    fmap.get_root().html.add_child(
-        folium.Element("<title>Lookback 环保督察整改 · 问题分布图</title>")
-    )
+    root.html.add_child(folium.Element(f"<title>{escape(title)}</title>"))
+
+
+def basemap(fmap: folium.Map, settings: Settings) -> None:
+    """Add the configured XYZ basemap, if any (none by default: townships are the basemap)."""
     if settings.tile_url:
         folium.TileLayer(
             tiles=settings.tile_url,
             attr=settings.tile_attribution or "basemap",
             name="底图 Basemap",
         ).add_to(fmap)
+
+
+def county_map(
+    session: Session, *, today: date, settings: Settings, township_code: str | None = None
+) -> folium.Map:
+    """Compose the county (or one township's) map of rectification problems."""
+    townships = for_display(townships_geojson(session), settings.tile_crs)
+    where = ProblemQuery(township_codes=(township_code,) if township_code else None)
+    problems = for_display(
+        problems_feature_collection(session, today=today, where=where), settings.tile_crs
+    )
+    counts = map_class_counts(session, today=today, where=where)
+
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    page_head(fmap, "Lookback 环保督察整改 · 问题分布图")
+    basemap(fmap, settings)
     township_layer(townships).add_to(fmap)
     for layer in problem_layers(problems):
         layer.add_to(fmap)
@@ -73,7 +87,7 @@ def county_map(
     focus = townships
     if township_code:
         focus = {"features": [f for f in townships["features"] if f["id"] == township_code]}
-    bounds = _bounds(focus) or _bounds(problems)
+    bounds = bounds_of(focus) or bounds_of(problems)
     if bounds:
         fmap.fit_bounds(bounds)
     else:

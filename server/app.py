@@ -13,7 +13,7 @@ from gis.config import Settings, get_settings
 from gis.db import default_engine
 from layers.assets import STATIC_DIR, VENDOR_DIR, VENDOR_URL
 from server import errors
-from server.routes import geojson, health, ledger_extras, maps, problems
+from server.routes import geojson, health, ledger_extras, maps, problems, wall
 
 
 def create_app(
@@ -41,6 +41,7 @@ def create_app(
     app.include_router(geojson.router)
     app.include_router(problems.router)
     app.include_router(ledger_extras.router)
+    app.include_router(wall.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -97,10 +97,10 @@ def demo_engine(pg_cluster: Cluster) -> Iterator[Engine]:
 class LiveServer:
     """Uvicorn serving an app in a background thread on a free loopback port."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app, port: int | None = None) -> None:  # type: ignore[no-untyped-def]
         import uvicorn
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)

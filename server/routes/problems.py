@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api", tags=["problems"])
 GEOJSON = "application/geo+json"
 
 
-def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     if raw is None:
         return None
     try:
@@ -89,7 +89,7 @@ def problems_list(
         sources=tuple(s.value for s in source) if source else None,
         overdue=overdue,
         warnings=tuple(w.value for w in warning) if warning else None,
-        bbox=_bbox(bbox),
+        bbox=parse_bbox(bbox),
         text=q,
         updated_since=updated_since,
         as_of=as_of,
