@@ -416,10 +416,11 @@ def _points_ewkt(xy: np.ndarray) -> list[str]:
 
 
 def _timestamps(as_of: date, days_ago: np.ndarray, rng: np.random.Generator) -> list[datetime]:
+    """Times ``days_ago`` whole days before the reference date began (Beijing time), never after."""
     base = datetime.combine(as_of, time(0), tzinfo=UTC)
-    secs = rng.integers(0, 86_400, size=days_ago.size)
+    secs = rng.integers(1, 86_400, size=days_ago.size)
     return [
-        base - timedelta(days=int(d)) + timedelta(seconds=int(s)) - timedelta(hours=8)
+        base - timedelta(days=int(d)) - timedelta(seconds=int(s)) - timedelta(hours=8)
         for d, s in zip(days_ago, secs, strict=True)
     ]
 
