@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     tile_url: str | None = Field(None, description="XYZ basemap URL; none by default")
     tile_attribution: str = Field("", description="attribution shown with the basemap")
     tile_crs: str = Field("wgs84", description="wgs84 or gcj02: datum of the basemap tiles")
+    max_body_mb: int = Field(25, ge=1, description="largest request body accepted, MB")
+    tls: bool = Field(False, description="served over HTTPS (Secure cookies, HSTS)")
     host: str = Field("127.0.0.1", description="address `lookback up` binds")
     port: int = Field(8000, ge=1, le=65535, description="port `lookback up` binds")
 

@@ -121,6 +121,7 @@ class ProblemQuery:
     text: str | None = None
     updated_since: datetime | None = None
     as_of: date | None = None
+    scope: tuple[str, ...] | None = None  # the caller's townships; None: all
     sort: str = "code"
     descending: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -136,6 +137,9 @@ class ProblemQuery:
                 params[key] = list(values)
 
         any_of("township_code", "f_townships", self.township_codes)
+        if self.scope is not None:
+            clauses.append(f"{a}.township_code = ANY(:f_scope)")
+            params["f_scope"] = list(self.scope)
         any_of("status", "f_statuses", self.statuses)
         any_of("category", "f_categories", self.categories)
         any_of("source", "f_sources", self.sources)

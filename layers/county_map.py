@@ -62,11 +62,16 @@ def basemap(fmap: folium.Map, settings: Settings) -> None:
 
 
 def county_map(
-    session: Session, *, today: date, settings: Settings, township_code: str | None = None
+    session: Session,
+    *,
+    today: date,
+    settings: Settings,
+    township_code: str | None = None,
+    scope: tuple[str, ...] | None = None,
 ) -> folium.Map:
     """Compose the county (or one township's) map of rectification problems."""
     townships = for_display(townships_geojson(session), settings.tile_crs)
-    where = ProblemQuery(township_codes=(township_code,) if township_code else None)
+    where = ProblemQuery(township_codes=(township_code,) if township_code else None, scope=scope)
     problems = for_display(
         problems_feature_collection(session, today=today, where=where), settings.tile_crs
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
@@ -13,7 +15,19 @@ from gis.config import Settings, get_settings
 from gis.db import default_engine
 from layers.assets import STATIC_DIR, VENDOR_DIR, VENDOR_URL
 from server import errors
-from server.routes import geojson, health, ledger_extras, maps, problems, wall
+from server.routes import auth, geojson, health, ledger_extras, maps, ogc, problems, wall
+from server.security import LoginRedirect, SecurityMiddleware, content_security_policy
+
+
+def tile_origin(url: str | None) -> str | None:
+    """The CSP source of an XYZ tile URL; a templated subdomain becomes a wildcard."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = parts.netloc
+    if "{" in host:
+        host = "*." + host.split(".", 1)[1] if "." in host else "*"
+    return f"{parts.scheme}://{host}"
 
 
 def create_app(
@@ -36,12 +50,25 @@ def create_app(
     app.state.settings = settings or get_settings()
     app.state.clock = clock
     errors.register(app)
+    app.add_middleware(
+        SecurityMiddleware,
+        max_body_bytes=app.state.settings.max_body_mb * 1_000_000,
+        csp=content_security_policy(tile_origin(app.state.settings.tile_url)),
+        tls=app.state.settings.tls,
+    )
+
+    @app.exception_handler(LoginRedirect)
+    async def _to_login(request: Request, exc: LoginRedirect) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+
+    app.include_router(auth.router)
     app.include_router(health.router)
     app.include_router(maps.router)
     app.include_router(geojson.router)
     app.include_router(problems.router)
     app.include_router(ledger_extras.router)
     app.include_router(wall.router)
+    app.include_router(ogc.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from gis.cluster import ClusterError
 from gis.config import get_settings
@@ -21,6 +22,7 @@ from gis.db import (
     upgrade,
     uses_embedded_cluster,
 )
+from server.cli_import import import_app
 
 app = typer.Typer(
     help="Lookback: 环保督察整改 field inspection and hotspot mapping.",
@@ -31,8 +33,17 @@ db_app = typer.Typer(
     help="The database: the embedded PostGIS cluster or DATABASE_URL.", no_args_is_help=True
 )
 demo_app = typer.Typer(help="The demo county.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Users and roles (admin, office, township, inspector, viewer).", no_args_is_help=True
+)
+token_app = typer.Typer(
+    help="Bearer tokens for scripts, the field app and walls.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(import_app, name="import")
 
 console = Console(stderr=True)
 
@@ -134,6 +145,23 @@ def _load_demo(scale: int, seed: int, as_of: date | None) -> None:
         summary = load_demo(engine, scale=scale, seed=seed, as_of=as_of, progress=note)
     parts = ", ".join(f"{n:,} {table}" for table, n in summary.counts.items())
     console.print(f"demo county loaded (seed {seed}, as of {summary.as_of}): {parts}")
+    from sqlalchemy.orm import Session
+
+    from gis.demo_users import create_demo_users
+
+    with Session(engine) as session, session.begin():
+        logins = create_demo_users(session)
+    if logins:
+        table = Table(
+            title="演示账号 Demo sign-ins (shown once; change with `lookback user passwd`)"
+        )
+        for column in ("user", "role", "townships", "password"):
+            table.add_column(column)
+        for login in logins:
+            table.add_row(
+                login.name, login.role, ",".join(login.townships) or "all", login.password
+            )
+        console.print(table)
 
 
 @demo_app.command("load")
@@ -152,6 +180,160 @@ def demo_load(
         _load_demo(scale, seed, date.fromisoformat(as_of) if as_of else None)
     except ValueError as exc:
         _fail(str(exc))
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from sqlalchemy.orm import Session
+
+    return Session(make_engine(database_url()))
+
+
+def _read_password(from_stdin: bool, name: str) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin, office, township, inspector or viewer")],
+    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
+    no_password: Annotated[bool, typer.Option(help="token-only account (kiosks, scripts)")] = False,
+) -> None:
+    """Add a user; passwords need 12+ characters and must not be common."""
+    from gis.auth import AuthError, add_user
+
+    password = None if no_password else _read_password(password_stdin, name)
+    try:
+        with _session() as session, session.begin():
+            add_user(
+                session, name=name, role=role, password=password, townships=township, actor="cli"
+            )
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"user {name} added as {role}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users with their roles and townships."""
+    from sqlalchemy import select
+
+    from gis.models import User
+
+    table = Table("user", "role", "townships", "disabled", "created")
+    with _session() as session:
+        for u in session.scalars(select(User).order_by(User.name)):
+            table.add_row(
+                u.name,
+                u.role,
+                ",".join(u.townships) or "all",
+                str(u.disabled),
+                f"{u.created_at:%Y-%m-%d}",
+            )
+    Console().print(table)
+
+
+@user_app.command("disable")
+def user_disable(name: str) -> None:
+    """Disable a user and end their sessions and tokens."""
+    from gis.auth import AuthError, disable_user
+
+    try:
+        with _session() as session, session.begin():
+            disable_user(session, name=name, actor="cli")
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"user {name} disabled")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: str,
+    password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
+) -> None:
+    """Set a user's password."""
+    from gis.auth import AuthError, set_password
+
+    password = _read_password(password_stdin, name) or ""
+    try:
+        with _session() as session, session.begin():
+            set_password(session, name=name, password=password, actor="cli")
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"password of {name} changed")
+
+
+@user_app.command("role")
+def user_role(
+    name: str,
+    role: Annotated[str, typer.Option(help="the new role")],
+    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+) -> None:
+    """Change a user's role and townships."""
+    from gis.auth import AuthError, set_role
+
+    try:
+        with _session() as session, session.begin():
+            set_role(session, name=name, role=role, townships=township, actor="cli")
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"{name} is now {role}")
+
+
+@token_app.command("create")
+def token_create(
+    name: str,
+    label: Annotated[str, typer.Option(help="what the token is for")] = "",
+    days: Annotated[int, typer.Option(help="days until it expires; 0 never")] = 90,
+) -> None:
+    """Create a bearer token for NAME; the token is printed as the last line."""
+    from gis.auth import AuthError, create_token
+
+    try:
+        with _session() as session, session.begin():
+            raw = create_token(session, name=name, label=label, days=days or None, actor="cli")
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"token for {name} (keep it secret; it is not shown again):")
+    typer.echo(raw)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (ids, owners, expiry; never the tokens themselves)."""
+    from sqlalchemy import select
+
+    from gis.models import ApiToken, User
+
+    table = Table("id", "user", "label", "expires", "revoked", "last used")
+    with _session() as session:
+        rows = session.execute(select(ApiToken, User.name).join(User).order_by(ApiToken.id))
+        for t, owner in rows:
+            table.add_row(
+                str(t.id),
+                owner,
+                t.label,
+                str(t.expires_at or "never"),
+                str(t.revoked_at or ""),
+                str(t.last_used_at or ""),
+            )
+    Console().print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by id (see `lookback token list`)."""
+    from gis.auth import AuthError, revoke_token
+
+    try:
+        with _session() as session, session.begin():
+            revoke_token(session, token_id=token_id, actor="cli")
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"token {token_id} revoked")
 
 
 @app.command("up")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 from urllib.parse import unquote
@@ -48,3 +49,14 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 TodayDep = Annotated[date, Depends(get_today)]
+
+
+@contextmanager
+def committing(session: Session) -> Iterator[None]:
+    """Commit what the block writes (joining a transaction already begun), or roll it back."""
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -107,6 +107,7 @@ class TransitionRequest(BaseModel):
     attachment_ids: list[int] = []
     inspection_ids: list[int] = []
     passed: bool | None = None
+    password: str | None = Field(None, description="approve_closure asks for it again")
 
 
 class MilestoneCreate(BaseModel):

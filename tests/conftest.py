@@ -94,6 +94,19 @@ def demo_engine(pg_cluster: Cluster) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_headers(demo_engine) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Authorization headers per role on the demo database (township roles: the first one)."""
+    from tests.factories import make_token
+
+    with demo_engine.connect() as conn:
+        first = conn.execute(text("SELECT min(code) FROM townships")).scalar_one()
+    headers = {role: make_token(demo_engine, role) for role in ("admin", "office", "viewer")}
+    for role in ("township", "inspector"):
+        headers[role] = make_token(demo_engine, role, [first])
+    return headers
+
+
 class LiveServer:
     """Uvicorn serving an app in a background thread on a free loopback port."""
 

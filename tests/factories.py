@@ -110,3 +110,23 @@ def close(session: Session, code: str, *, at: datetime = T0) -> None:
         session, code, "record_check", actor="checker", passed=True, now=at + timedelta(hours=4)
     )
     ledger.transition(session, code, "approve_closure", actor="office", now=at + timedelta(hours=5))
+
+
+def make_token(
+    engine,
+    role: str,
+    townships: list[str] | None = None,  # type: ignore[no-untyped-def]
+    name: str | None = None,
+) -> dict[str, str]:
+    """A user of ``role`` with a bearer token; returns the Authorization header."""
+    from gis import auth
+
+    with Session(engine) as s, s.begin():
+        user_name = name or f"test-{role}-{'-'.join(townships or ['all'])}"
+        exists = s.execute(text("SELECT 1 FROM users WHERE name = :n"), {"n": user_name}).first()
+        if not exists:
+            auth.add_user(
+                s, name=user_name, role=role, password=None, townships=townships, actor="test"
+            )
+        raw = auth.create_token(s, name=user_name, actor="test")
+    return {"Authorization": f"Bearer {raw}"}

@@ -24,8 +24,11 @@ COUNT_LAYERS = """
 """
 
 
-def test_county_map_draws_every_feature(browser, demo_server, demo_engine) -> None:  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+def test_county_map_draws_every_feature(browser, demo_server, demo_engine, demo_headers) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, extra_http_headers=demo_headers["office"]
+    )
+    page = context.new_page()
     errors: list[str] = []
     hosts: set[str] = set()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -46,11 +49,14 @@ def test_county_map_draws_every_feature(browser, demo_server, demo_engine) -> No
     docs = Path(__file__).resolve().parent.parent / "docs"
     if docs.is_dir():
         page.screenshot(path=str(docs / "county-map.png"))
-    page.close()
+    context.close()
 
 
-def test_popup_names_point_unit_and_person(browser, demo_server) -> None:  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
+def test_popup_names_point_unit_and_person(browser, demo_server, demo_headers) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": 1200, "height": 800}, extra_http_headers=demo_headers["viewer"]
+    )
+    page = context.new_page()
     page.goto(demo_server.url + "/", wait_until="networkidle")
     point = page.evaluate(
         """() => {
@@ -70,4 +76,4 @@ def test_popup_names_point_unit_and_person(browser, demo_server) -> None:  # typ
     popup.wait_for(state="visible", timeout=5000)
     text_shown = popup.inner_text()
     assert "问题编号" in text_shown and "责任单位" in text_shown and "责任人" in text_shown
-    page.close()
+    context.close()

@@ -11,6 +11,7 @@ from gis.config import Settings
 from gis.db import make_engine, upgrade
 from server.app import create_app
 from tests.conftest import new_cluster_root
+from tests.factories import make_token
 
 
 def test_healthz_up_down_and_recovered() -> None:
@@ -20,7 +21,8 @@ def test_healthz_up_down_and_recovered() -> None:
         cluster.start()
         upgrade(cluster.url())
         engine = make_engine(cluster.url())
-        client = TestClient(create_app(engine=engine, settings=Settings()))
+        client = TestClient(create_app(engine=engine, settings=Settings()),
+                            headers=make_token(engine, "viewer"))
         ok = client.get("/healthz")
         assert ok.status_code == 200
         assert ok.json() == {"status": "ok", "db": "ok"}

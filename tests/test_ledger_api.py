@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,15 +11,14 @@ from sqlalchemy import text
 from gis.config import Settings
 from server.app import create_app
 from tests.conftest import DEMO_AS_OF
-from tests.factories import EAST, WEST, load_two_townships
+from tests.factories import EAST, WEST, load_two_townships, make_token
 
-OFFICE = {"X-Lookback-Actor": quote("县督察整改办")}
-TOWNSHIP = {"X-Lookback-Actor": quote("东镇")}
+HEADERS: dict[str, dict[str, str]] = {}
 
 
 @pytest.fixture(scope="module")
-def demo(demo_app):  # type: ignore[no-untyped-def]
-    with TestClient(demo_app) as c:
+def demo(demo_app, demo_headers):  # type: ignore[no-untyped-def]
+    with TestClient(demo_app, headers=demo_headers["office"]) as c:
         yield c
 
 
@@ -163,8 +161,10 @@ def writable(db):  # type: ignore[no-untyped-def]
         with Session(bind=conn) as s:
             load_two_townships(s)
             s.flush()
+    HEADERS["office"] = make_token(db, "office", name="县督察整改办")
+    HEADERS["township"] = make_token(db, "township", [EAST], name="东镇")
     app = create_app(engine=db, settings=Settings(), clock=lambda: date(2026, 3, 2))
-    with TestClient(app) as c:
+    with TestClient(app, headers=HEADERS["office"]) as c:
         yield c
 
 
@@ -178,51 +178,66 @@ def test_create_assign_and_errors_over_http(writable) -> None:  # type: ignore[n
         "responsible_person": "王伟",
         "geometry": {"type": "Point", "coordinates": [113.15, 34.05]},
     }
-    assert writable.post("/api/problems", json=body).status_code == 422  # no actor header
-    created = writable.post("/api/problems", json=body, headers=OFFICE)
+    anonymous = writable.post("/api/problems", json=body, headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+    refused = writable.post("/api/problems", json=body, headers=HEADERS["township"])
+    assert refused.status_code == 403
+    created = writable.post("/api/problems", json=body, headers=HEADERS["office"])
     assert created.status_code == 201
     assert created.json()["township_code"] == EAST and created.json()["status"] == "reported"
-    dup = writable.post("/api/problems", json=body, headers=OFFICE)
+    dup = writable.post("/api/problems", json=body, headers=HEADERS["office"])
     assert dup.status_code == 409 and "exists" in dup.json()["detail"]
     swapped = writable.post(
         "/api/problems",
-        headers=OFFICE,
+        headers=HEADERS["office"],
         json={**body, "code": "X-2", "geometry": {"type": "Point", "coordinates": [34.05, 113.15]}},
     )
     assert swapped.status_code == 422 and swapped.json()["field"] == "geometry"
     assert "swapped" in swapped.json()["detail"]
     bad_vocab = writable.post(
-        "/api/problems", headers=OFFICE, json={**body, "code": "X-3", "category": "volcano"}
+        "/api/problems",
+        headers=HEADERS["office"],
+        json={**body, "code": "X-3", "category": "volcano"},
     )
     assert bad_vocab.status_code == 422
     illegal = writable.post(
-        "/api/problems/ZY2-2026-001/transitions", json={"action": "approve_closure"}, headers=OFFICE
+        "/api/problems/ZY2-2026-001/transitions",
+        json={"action": "start"},
+        headers=HEADERS["office"],
     )
     assert illegal.status_code == 409
     assert illegal.json()["allowed_actions"] == ["assign"]
     ok = writable.post(
-        "/api/problems/ZY2-2026-001/transitions", json={"action": "assign"}, headers=OFFICE
+        "/api/problems/ZY2-2026-001/transitions",
+        json={"action": "assign"},
+        headers=HEADERS["office"],
     )
     assert ok.status_code == 200 and ok.json()["status"] == "assigned"
     assert writable.get("/api/problems/NOPE").status_code == 404
     assert (
         writable.post(
-            "/api/problems/NOPE/transitions", json={"action": "assign"}, headers=OFFICE
+            "/api/problems/NOPE/transitions", json={"action": "assign"}, headers=HEADERS["office"]
         ).status_code
         == 404
     )
-    patched = writable.patch(
+    refused = writable.patch(
         "/api/problems/ZY2-2026-001",
-        headers=TOWNSHIP,
+        headers=HEADERS["township"],
         json={"responsible_person": "李娜", "reason": "人员调整"},
     )
-    assert patched.json()["responsible_person"] == "李娜"
+    assert refused.status_code == 403
+    patched = writable.patch(
+        "/api/problems/ZY2-2026-001",
+        headers=HEADERS["township"],
+        json={"progress": "已覆盖裸土一半", "reason": "进展更新"},
+    )
+    assert patched.status_code == 200 and patched.json()["code"] == "ZY2-2026-001"
     history = writable.get("/api/problems/ZY2-2026-001/history").json()
     assert [h["action"] for h in history] == ["created", "assign", "updated"]
-    assert history[-1]["actor"] == "东镇" and history[-1]["reason"] == "人员调整"
+    assert history[-1]["actor"] == "东镇" and history[-1]["reason"] == "进展更新"
     moved = writable.patch(
         "/api/problems/ZY2-2026-001",
-        headers=OFFICE,
+        headers=HEADERS["office"],
         json={"geometry": {"type": "Point", "coordinates": [113.05, 34.05]}},
     )
     assert moved.json()["township_code"] == WEST
@@ -231,7 +246,7 @@ def test_create_assign_and_errors_over_http(writable) -> None:  # type: ignore[n
 def test_on_site_and_complaint_endpoints(writable) -> None:  # type: ignore[no-untyped-def]
     onsite = writable.post(
         "/api/problems/on-site",
-        headers=OFFICE,
+        headers=HEADERS["office"],
         json={
             "lon": 113.05,
             "lat": 34.05,
@@ -259,7 +274,7 @@ def test_on_site_and_complaint_endpoints(writable) -> None:  # type: ignore[no-u
     assert complaint.json()["feedback_due"] == "2026-03-10"
     converted = writable.post(
         "/api/complaints/XF-1/problem",
-        headers=OFFICE,
+        headers=HEADERS["office"],
         json={"problem_code": "XF-2026-001", "category": "dust"},
     )
     assert converted.status_code == 201

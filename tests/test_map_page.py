@@ -17,8 +17,8 @@ def _shows(html: str, label: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def client(demo_app):  # type: ignore[no-untyped-def]
-    with TestClient(demo_app) as c:
+def client(demo_app, demo_headers):  # type: ignore[no-untyped-def]
+    with TestClient(demo_app, headers=demo_headers["office"]) as c:
         yield c
 
 

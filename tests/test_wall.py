@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import folium
 import httpx
@@ -23,11 +23,12 @@ from gis.sites import sites_geojson
 from layers.site_layers import air_station_layer, protection_zone_layer, site_layers
 from server.app import create_app
 from tests.conftest import DEMO_AS_OF, LiveServer
+from tests.factories import make_token
 
 
 @pytest.fixture(scope="module")
-def client(demo_app):  # type: ignore[no-untyped-def]
-    with TestClient(demo_app) as c:
+def client(demo_app, demo_headers):  # type: ignore[no-untyped-def]
+    with TestClient(demo_app, headers=demo_headers["office"]) as c:
         yield c
 
 
@@ -98,14 +99,19 @@ def test_summary_has_counts_ranking_choropleth_and_ticker(client) -> None:  # ty
     assert sum(dust["counts"].values()) < 300
 
 
-def test_gcj02_basemap_shifts_what_is_drawn_not_what_is_stored(demo_engine) -> None:  # type: ignore[no-untyped-def]
+def test_gcj02_basemap_shifts_what_is_drawn_not_what_is_stored(demo_engine, demo_headers) -> None:  # type: ignore[no-untyped-def]
     from gis.coords import wgs84_to_gcj02
 
-    wgs = TestClient(create_app(engine=demo_engine, settings=Settings(), clock=lambda: DEMO_AS_OF))
+    viewer = demo_headers["viewer"]
+    wgs = TestClient(
+        create_app(engine=demo_engine, settings=Settings(), clock=lambda: DEMO_AS_OF),
+        headers=viewer,
+    )
     gcj = TestClient(
         create_app(
             engine=demo_engine, settings=Settings(tile_crs="gcj02"), clock=lambda: DEMO_AS_OF
-        )
+        ),
+        headers=viewer,
     )
     params = {"zoom": POINT_ZOOM, "bbox": "113.25,34.35,113.40,34.45"}
     a = wgs.get("/api/wall/problems", params=params).json()["features"][0]
@@ -142,28 +148,38 @@ DRAWN = """() => {
 @pytest.mark.browser
 def test_wall_updates_in_place_goes_stale_and_recovers(browser, db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     load_demo(db, scale=300, seed=5, as_of=date.today())
+    viewer = make_token(db, "viewer")
+    inspector = make_token(db, "inspector", ["410199001000", "410199002000", "410199003000"])
     app = create_app(engine=db, settings=Settings(home=tmp_path))
     server = LiveServer(app).__enter__()
     port = server.port
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    context = browser.new_context(
+        viewport={"width": 1920, "height": 1080}, extra_http_headers=viewer
+    )
+    page = context.new_page()
     hosts: set[str] = set()
     errors: list[str] = []
     page.on("request", lambda r: hosts.add(urlparse(r.url).hostname or r.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(f"{server.url}/wall?refresh=2", wait_until="networkidle")
-        page.wait_for_function("window.lookbackWall && window.lookbackWall.state.refreshes > 0")
+        page.wait_for_function("() => window.lookbackWall && window.lookbackWall.state.refreshes > 0")
         drawn = page.evaluate(DRAWN)
         assert drawn["problems"] > 0 and drawn["townships"] >= 12 and drawn["sites"] > 20
         assert page.locator("#wall-ranking tr").count() == drawn["townships"]
         assert page.locator("#count-overdue").inner_text().isdigit()
 
         # Something happens in the field: it shows up within one refresh, without a reload.
-        page.evaluate("window.__marker = 'same page'")
-        point = page.evaluate("window.lookbackWallConfig.map.getCenter()")
+        page.evaluate("() => { window.__marker = 'same page'; }")
+        lat, lng = page.evaluate(
+            "() => { const c = window.lookbackWallConfig.townships.getLayers()"
+            ".find(l => l.feature.id === '410199001000').getBounds().getCenter();"
+            " return [c.lat, c.lng]; }"
+        )
+        point = {"lat": lat, "lng": lng}
         created = httpx.post(
             f"{server.url}/api/problems/on-site",
-            headers={"X-Lookback-Actor": quote("巡查员")},
+            headers=inspector,
             json={
                 "lon": point["lng"],
                 "lat": point["lat"],
@@ -176,38 +192,39 @@ def test_wall_updates_in_place_goes_stale_and_recovers(browser, db, tmp_path) ->
         assert created.status_code == 201, created.text
         code = created.json()["code"]
         page.wait_for_function(
-            f"document.getElementById('wall-ticker').innerText.includes('{code}')", timeout=8000
+            f"() => document.getElementById('wall-ticker').innerText.includes('{code}')",
+            timeout=8000,
         )
         page.evaluate(
-            f"window.lookbackWallConfig.map.setView([{point['lat']}, {point['lng']}], 16)"
+            f"() => {{ window.lookbackWallConfig.map.setView([{point['lat']}, {point['lng']}], 16); }}"
         )
         page.wait_for_function(
-            "window.lookbackWall.state.mode === 'points' && window.lookbackWall.layers.problems"
+            "() => window.lookbackWall.state.mode === 'points' && window.lookbackWall.layers.problems"
             f".getLayers().some(l => l.feature.id === '{code}')",
             timeout=8000,
         )
-        assert page.evaluate("window.__marker") == "same page"
+        assert page.evaluate("() => window.__marker") == "same page"
 
         # The server goes away: the wall says it is stale, then recovers by itself.
         server.__exit__(None, None, None)
-        page.wait_for_function("window.lookbackWall.state.stale === true", timeout=15000)
+        page.wait_for_function("() => window.lookbackWall.state.stale === true", timeout=15000)
         assert page.locator("#wall-stale").is_visible()
         server = LiveServer(app, port=port).__enter__()
-        page.wait_for_function("window.lookbackWall.state.stale === false", timeout=15000)
+        page.wait_for_function("() => window.lookbackWall.state.stale === false", timeout=15000)
         assert not page.locator("#wall-stale").is_visible()
-        assert page.evaluate("window.__marker") == "same page"
+        assert page.evaluate("() => window.__marker") == "same page"
         assert hosts == {"127.0.0.1"}
         assert errors == []
         page.evaluate(
-            "window.lookbackWallConfig.map.fitBounds("
-            "window.lookbackWallConfig.townships.getBounds())"
+            "() => { window.lookbackWallConfig.map.fitBounds("
+            "window.lookbackWallConfig.townships.getBounds()); }"
         )
         page.wait_for_timeout(2500)
         docs = Path(__file__).resolve().parent.parent / "docs"
         if docs.is_dir():
             page.screenshot(path=str(docs / "wall.png"))
     finally:
-        page.close()
+        context.close()
         server.__exit__(None, None, None)
 
 

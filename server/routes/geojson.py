@@ -11,6 +11,7 @@ from gis.problems import ProblemQuery, problems_feature_collection
 from gis.townships import townships_geojson
 from gis.vocab import Category
 from server.deps import SessionDep, TodayDep
+from server.security import Reader
 
 router = APIRouter(prefix="/api", tags=["layers"])
 
@@ -18,12 +19,13 @@ GEOJSON = "application/geo+json"
 
 
 @router.get("/townships.geojson", summary="Township boundaries")
-def townships(session: SessionDep) -> JSONResponse:
+def townships(_: Reader, session: SessionDep) -> JSONResponse:
     return JSONResponse(townships_geojson(session), media_type=GEOJSON)
 
 
 @router.get("/problems.geojson", summary="Problems with their derived overdue and warning")
 def problems(
+    principal: Reader,
     session: SessionDep,
     today: TodayDep,
     township: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
@@ -34,6 +36,7 @@ def problems(
         township_codes=(township,) if township else None,
         categories=(category.value,) if category else None,
         map_class=map_class,
+        scope=principal.townships,
     )
     return JSONResponse(
         problems_feature_collection(session, today=today, where=where), media_type=GEOJSON

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from gis.db import ping
 from server.deps import EngineDep
+from server.security import Requires
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(Requires("public"))])
 
 
 @router.get("/healthz", summary="Health of the app and its database")

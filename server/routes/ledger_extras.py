@@ -17,7 +17,7 @@ from gis.models import LookbackTask, Site, SuspectedRebound
 from gis.problems import ProblemQuery
 from gis.scorecard import township_scorecard
 from gis.sqlgeo import as_geojson_sql
-from server.deps import ActorDep, SessionDep, TodayDep
+from server.deps import SessionDep, TodayDep, committing
 from server.schemas import (
     ComplaintCreate,
     ComplaintLink,
@@ -26,8 +26,13 @@ from server.schemas import (
     LookbackCreate,
     LookbackResult,
 )
+from server.security import Reader, forbid_out_of_scope, principal_dep
 
 router = APIRouter(prefix="/api")
+ComplaintWriter = principal_dep("complaint:write")
+LookbackWriter = principal_dep("lookback:write")
+LookbackResulter = principal_dep("lookback:result")
+ReboundDecider = principal_dep("rebound:decide")
 
 
 def _complaint(session, code: str, today: date) -> dict:  # type: ignore[no-untyped-def]
@@ -57,9 +62,11 @@ def _complaint(session, code: str, today: date) -> dict:  # type: ignore[no-unty
     tags=["complaints"],
     summary="Register a complaint; flags suspected rebounds nearby",
 )
-def complaints_create(body: ComplaintCreate, session: SessionDep, today: TodayDep) -> dict:
+def complaints_create(
+    _: ComplaintWriter, body: ComplaintCreate, session: SessionDep, today: TodayDep
+) -> dict:
     data = complaint_rules.ComplaintInput(**body.model_dump(mode="python"))
-    with session.begin():
+    with committing(session):
         complaint, suspects = complaint_rules.create_complaint(session, data)
         code = complaint.code
     return {**_complaint(session, code, today), "suspected_rebounds": suspects}
@@ -67,6 +74,7 @@ def complaints_create(body: ComplaintCreate, session: SessionDep, today: TodayDe
 
 @router.get("/complaints", tags=["complaints"], summary="List complaints")
 def complaints_list(
+    principal: Reader,
     session: SessionDep,
     today: TodayDep,
     township: Annotated[list[str] | None, Query()] = None,
@@ -78,6 +86,9 @@ def complaints_list(
     if township:
         clauses.append("c.township_code = ANY(:townships)")
         params["townships"] = township
+    if principal.townships is not None:
+        clauses.append("c.township_code = ANY(:scope)")
+        params["scope"] = list(principal.townships)
     if overdue is not None:
         clauses.append(f"{complaint_overdue_sql('c')} = :overdue")
         params["overdue"] = overdue
@@ -102,8 +113,15 @@ def complaints_list(
 
 
 @router.get("/complaints/{code}", tags=["complaints"], summary="One complaint")
-def complaints_read(code: str, session: SessionDep, today: TodayDep) -> dict:
-    return _complaint(session, code, today)
+def complaints_read(principal: Reader, code: str, session: SessionDep, today: TodayDep) -> dict:
+    found = _complaint(session, code, today) if principal.townships is None else None
+    if found is None:
+        town = session.execute(
+            text("SELECT township_code FROM complaints WHERE code = :c"), {"c": code}
+        ).scalar()
+        forbid_out_of_scope(principal, town)
+        found = _complaint(session, code, today)
+    return found
 
 
 @router.post(
@@ -111,8 +129,10 @@ def complaints_read(code: str, session: SessionDep, today: TodayDep) -> dict:
     tags=["complaints"],
     summary="Record that the complainant got feedback",
 )
-def complaints_feedback(code: str, session: SessionDep, today: TodayDep) -> dict:
-    with session.begin():
+def complaints_feedback(
+    _: ComplaintWriter, code: str, session: SessionDep, today: TodayDep
+) -> dict:
+    with committing(session):
         complaint_rules.record_feedback(session, code)
     return _complaint(session, code, today)
 
@@ -123,10 +143,10 @@ def complaints_feedback(code: str, session: SessionDep, today: TodayDep) -> dict
     summary="Link a complaint to an existing problem",
 )
 def complaints_link(
-    code: str, body: ComplaintLink, session: SessionDep, actor: ActorDep, today: TodayDep
+    code: str, body: ComplaintLink, session: SessionDep, principal: ComplaintWriter, today: TodayDep
 ) -> dict:
-    with session.begin():
-        complaint_rules.link_to_problem(session, code, body.problem_code, actor=actor)
+    with committing(session):
+        complaint_rules.link_to_problem(session, code, body.problem_code, actor=principal.name)
     return _complaint(session, code, today)
 
 
@@ -137,11 +157,15 @@ def complaints_link(
     summary="Turn a complaint into a new ledger problem",
 )
 def complaints_to_problem(
-    code: str, body: ComplaintToProblem, session: SessionDep, actor: ActorDep, today: TodayDep
+    code: str,
+    body: ComplaintToProblem,
+    session: SessionDep,
+    principal: ComplaintWriter,
+    today: TodayDep,
 ) -> dict:
-    with session.begin():
+    with committing(session):
         problem = complaint_rules.convert_to_problem(
-            session, code, actor=actor, **body.model_dump(mode="python")
+            session, code, actor=principal.name, **body.model_dump(mode="python")
         )
         problem_code = problem.code
     return {**_complaint(session, code, today), "problem_code": problem_code}
@@ -153,7 +177,7 @@ def complaints_to_problem(
     tags=["look-backs"],
     summary="Create a look-back round (回头看) over closed problems",
 )
-def lookbacks_create(body: LookbackCreate, session: SessionDep, actor: ActorDep) -> dict:
+def lookbacks_create(principal: LookbackWriter, body: LookbackCreate, session: SessionDep) -> dict:
     criteria = lookbacks.RoundCriteria(
         township_code=body.township_code,
         category=body.category.value if body.category else None,
@@ -161,16 +185,16 @@ def lookbacks_create(body: LookbackCreate, session: SessionDep, actor: ActorDep)
         sample=body.sample,
         seed=body.seed,
     )
-    with session.begin():
+    with committing(session):
         rnd, n = lookbacks.create_round(
-            session, name=body.name, actor=actor, criteria=criteria, due_date=body.due_date
+            session, name=body.name, actor=principal.name, criteria=criteria, due_date=body.due_date
         )
         round_id = rnd.id
-    return lookbacks_read(round_id, session) | {"tasks_created": n}
+    return lookbacks_read(principal, round_id, session) | {"tasks_created": n}
 
 
 @router.get("/lookbacks/{round_id}", tags=["look-backs"], summary="A round and its tasks")
-def lookbacks_read(round_id: int, session: SessionDep) -> dict:
+def lookbacks_read(principal: Reader, round_id: int, session: SessionDep) -> dict:
     progress = lookbacks.round_progress(session, round_id)
     tasks = (
         session.execute(
@@ -185,7 +209,8 @@ def lookbacks_read(round_id: int, session: SessionDep) -> dict:
         .mappings()
         .all()
     )
-    return {"id": round_id, "progress": progress, "tasks": [dict(t) for t in tasks]}
+    visible = [dict(t) for t in tasks if principal.can_see(t["township_code"])]
+    return {"id": round_id, "progress": progress, "tasks": visible}
 
 
 @router.post(
@@ -194,11 +219,20 @@ def lookbacks_read(round_id: int, session: SessionDep) -> dict:
     summary="Record a look-back result; found again → rebounded and reopened",
 )
 def lookback_task_result(
-    task_id: int, body: LookbackResult, session: SessionDep, actor: ActorDep
+    task_id: int, body: LookbackResult, session: SessionDep, principal: LookbackResulter
 ) -> dict:
-    with session.begin():
+    town = session.execute(
+        text(
+            "SELECT p.township_code FROM lookback_tasks k JOIN problems p ON p.id = k.problem_id"
+            " WHERE k.id = :k"
+        ),
+        {"k": task_id},
+    ).scalar()
+    if principal.townships is not None:
+        forbid_out_of_scope(principal, town)
+    with committing(session):
         task = lookbacks.record_result(
-            session, task_id, actor=actor, **body.model_dump(mode="python")
+            session, task_id, actor=principal.name, **body.model_dump(mode="python")
         )
         round_id = task.round_id
     result = session.get(LookbackTask, task_id)
@@ -219,8 +253,8 @@ def _suspect(s: SuspectedRebound) -> dict:
 
 
 @router.get("/suspected-rebounds", tags=["rebounds"], summary="Suspected rebounds to decide")
-def suspects_list(session: SessionDep) -> list[dict]:
-    return [_suspect(s) for s in rebounds.open_suspects(session)]
+def suspects_list(principal: Reader, session: SessionDep) -> list[dict]:
+    return [_suspect(s) for s in rebounds.open_suspects(session, principal.townships)]
 
 
 @router.post(
@@ -228,21 +262,29 @@ def suspects_list(session: SessionDep) -> list[dict]:
     tags=["rebounds"],
     summary="Confirm: the problem becomes rebounded",
 )
-def suspects_confirm(suspect_id: int, body: Decision, session: SessionDep, actor: ActorDep) -> dict:
-    with session.begin():
-        return _suspect(rebounds.confirm(session, suspect_id, actor=actor, reason=body.reason))
+def suspects_confirm(
+    suspect_id: int, body: Decision, session: SessionDep, principal: ReboundDecider
+) -> dict:
+    with committing(session):
+        return _suspect(
+            rebounds.confirm(session, suspect_id, actor=principal.name, reason=body.reason)
+        )
 
 
 @router.post(
     "/suspected-rebounds/{suspect_id}/dismiss", tags=["rebounds"], summary="Dismiss with a reason"
 )
-def suspects_dismiss(suspect_id: int, body: Decision, session: SessionDep, actor: ActorDep) -> dict:
-    with session.begin():
-        return _suspect(rebounds.dismiss(session, suspect_id, actor=actor, reason=body.reason))
+def suspects_dismiss(
+    suspect_id: int, body: Decision, session: SessionDep, principal: ReboundDecider
+) -> dict:
+    with committing(session):
+        return _suspect(
+            rebounds.dismiss(session, suspect_id, actor=principal.name, reason=body.reason)
+        )
 
 
 @router.get("/townships", tags=["townships"], summary="Townships (codes and names)")
-def townships_list(session: SessionDep) -> list[dict]:
+def townships_list(_: Reader, session: SessionDep) -> list[dict]:
     rows = session.execute(text("SELECT code, name FROM townships ORDER BY code")).mappings()
     return [dict(r) for r in rows]
 
@@ -253,6 +295,7 @@ def townships_list(session: SessionDep) -> list[dict]:
     summary="Township scorecard: counts, rates and rank, optionally as of a past day",
 )
 def townships_summary(
+    principal: Reader,
     session: SessionDep,
     today: TodayDep,
     as_of: Annotated[date | None, Query(description="the scorecard as it stood that day")] = None,
@@ -263,12 +306,14 @@ def townships_summary(
     )
     return {
         "as_of": (as_of or today).isoformat(),
-        "townships": [asdict(s) for s in sorted(scores, key=lambda s: s.rank)],
+        "townships": [
+            asdict(s) for s in sorted(scores, key=lambda s: s.rank) if principal.can_see(s.code)
+        ],
     }
 
 
 @router.get("/sites", tags=["sites"], summary="Sites by kind")
-def sites_list(session: SessionDep, kind: str | None = None) -> list[dict]:
+def sites_list(_: Reader, session: SessionDep, kind: str | None = None) -> list[dict]:
     stmt = select(Site.id, Site.kind, Site.name, Site.zone_level, Site.township_code)
     if kind:
         stmt = stmt.where(Site.kind == kind)

@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import ledger
+from gis import auth, ledger
+from gis.auth import Principal
 from gis.onsite import assign_on_site
+from gis.permissions import REAUTH_ACTIONS, may_run
 from gis.problems import SORTS, ProblemQuery, list_problems, problem_properties_sql
 from gis.sqlgeo import as_geojson_sql
 from gis.vocab import Category, Source, Status
 from gis.vocab import Warning as WarningColour
-from server.deps import ActorDep, SessionDep, TodayDep
+from server.deps import EngineDep, SessionDep, TodayDep, committing
 from server.schemas import (
     EventOut,
     MilestoneCreate,
@@ -26,8 +28,11 @@ from server.schemas import (
     ProblemPatch,
     TransitionRequest,
 )
+from server.security import Reader, forbid_out_of_scope, principal_dep
 
 router = APIRouter(prefix="/api", tags=["problems"])
+# What a township user may change itself: progress and how it is rectifying.
+TOWNSHIP_FIELDS = frozenset({"progress", "measures", "target"})
 GEOJSON = "application/geo+json"
 
 
@@ -62,6 +67,7 @@ def _one(session: Session, code: str, today: date) -> dict:
 
 @router.get("/problems", summary="List problems (JSON or GeoJSON), filtered and paginated")
 def problems_list(
+    principal: Reader,
     request: Request,
     session: SessionDep,
     today: TodayDep,
@@ -95,6 +101,7 @@ def problems_list(
         as_of=as_of,
         sort=sort,
         descending=order == "desc",
+        scope=principal.townships,
     )
     wants_geojson = f == "geojson" or (f is None and GEOJSON in request.headers.get("accept", ""))
     try:
@@ -144,13 +151,30 @@ def problems_list(
     )
 
 
+Creator = principal_dep("problem:create")
+Updater = principal_dep("problem:update")
+Mover = principal_dep("problem:transition")
+OnSite = principal_dep("problem:onsite")
+MilestoneWriter = principal_dep("milestone:write")
+
+
+def _in_scope(session: Session, code: str, principal: Principal) -> None:
+    """403 for a problem outside the caller's townships; scoped callers get 403 for unknown too."""
+    if principal.townships is None:
+        return
+    town = session.execute(
+        text("SELECT township_code FROM problems WHERE code = :c"), {"c": code}
+    ).scalar()
+    forbid_out_of_scope(principal, town)
+
+
 @router.post("/problems", status_code=201, summary="Register a problem")
 def problems_create(
-    body: ProblemCreate, session: SessionDep, actor: ActorDep, today: TodayDep
+    principal: Creator, body: ProblemCreate, session: SessionDep, today: TodayDep
 ) -> dict:
     data = ledger.ProblemInput(**body.model_dump(mode="python"))
-    with session.begin():
-        problem = ledger.create_problem(session, data, actor=actor)
+    with committing(session):
+        problem = ledger.create_problem(session, data, actor=principal.name)
         code = problem.code
     return _one(session, code, today)
 
@@ -161,41 +185,70 @@ def problems_create(
     summary="Register and assign a problem found on the spot (现场交办)",
 )
 def problems_on_site(
-    body: OnSiteAssignment, session: SessionDep, actor: ActorDep, today: TodayDep
+    principal: OnSite, body: OnSiteAssignment, session: SessionDep, today: TodayDep
 ) -> dict:
-    with session.begin():
-        problem = assign_on_site(session, actor=actor, **body.model_dump(mode="python"))
+    with committing(session):
+        problem = assign_on_site(session, actor=principal.name, **body.model_dump(mode="python"))
+        forbid_out_of_scope(principal, problem.township_code)  # rolls the insert back
         code = problem.code
     return _one(session, code, today)
 
 
 @router.get("/problems/{code}", summary="One problem with its derived fields")
-def problems_read(code: str, session: SessionDep, today: TodayDep) -> dict:
+def problems_read(principal: Reader, code: str, session: SessionDep, today: TodayDep) -> dict:
+    _in_scope(session, code, principal)
     return _one(session, code, today)
 
 
 @router.patch("/problems/{code}", summary="Change ledger fields (recorded with a reason)")
 def problems_update(
-    code: str, body: ProblemPatch, session: SessionDep, actor: ActorDep, today: TodayDep
+    principal: Updater, code: str, body: ProblemPatch, session: SessionDep, today: TodayDep
 ) -> dict:
     changes = body.model_dump(mode="python", exclude_unset=True)
     reason = changes.pop("reason", "")
-    with session.begin():
-        ledger.update_problem(session, code, changes, actor=actor, reason=reason)
+    if principal.role == "township" and set(changes) - TOWNSHIP_FIELDS:
+        raise HTTPException(
+            403,
+            "乡镇只能更新整改进展和措施 townships may change only "
+            f"{', '.join(sorted(TOWNSHIP_FIELDS))}",
+        )
+    _in_scope(session, code, principal)
+    with committing(session):
+        ledger.update_problem(session, code, changes, actor=principal.name, reason=reason)
     return _one(session, code, today)
 
 
 @router.post("/problems/{code}/transitions", summary="Run a lifecycle action")
 def problems_transition(
-    code: str, body: TransitionRequest, session: SessionDep, actor: ActorDep, today: TodayDep
+    principal: Mover,
+    code: str,
+    body: TransitionRequest,
+    session: SessionDep,
+    engine: EngineDep,
+    today: TodayDep,
 ) -> dict:
-    """Illegal actions answer 409 with the actions allowed from the current status."""
-    with session.begin():
+    """Illegal actions answer 409 with the actions allowed; closing needs the password again."""
+    if not may_run(body.action, principal.role):
+        raise HTTPException(
+            403, f"角色 {principal.role} 不能执行 the {principal.role} role may not {body.action}"
+        )
+    _in_scope(session, code, principal)
+    if body.action in REAUTH_ACTIONS:
+        try:
+            with Session(engine) as s, s.begin():
+                auth.verify_password(s, name=principal.name, password=body.password or "")
+        except auth.AuthError as exc:
+            raise HTTPException(
+                401,
+                "审核销号需要再次输入密码 approving a closure needs your "
+                "password again (field 'password')",
+            ) from exc
+    with committing(session):
         ledger.transition(
             session,
             code,
             body.action,
-            actor=actor,
+            actor=principal.name,
             reason=body.reason,
             deadline=body.deadline,
             attachment_ids=body.attachment_ids,
@@ -210,7 +263,8 @@ def problems_transition(
     response_model=list[EventOut],
     summary="Every step of the problem, oldest first",
 )
-def problems_history(code: str, session: SessionDep) -> list:
+def problems_history(principal: Reader, code: str, session: SessionDep) -> list:
+    _in_scope(session, code, principal)
     return ledger.history(session, code)
 
 
@@ -218,21 +272,31 @@ def problems_history(code: str, session: SessionDep) -> list:
     "/problems/{code}/milestones", status_code=201, summary="Add a milestone to a long-term problem"
 )
 def milestones_create(
-    code: str, body: MilestoneCreate, session: SessionDep, actor: ActorDep
+    principal: MilestoneWriter, code: str, body: MilestoneCreate, session: SessionDep
 ) -> dict:
-    with session.begin():
+    _in_scope(session, code, principal)
+    with committing(session):
         m = ledger.add_milestone(
-            session, code, title=body.title, due_date=body.due_date, actor=actor
+            session, code, title=body.title, due_date=body.due_date, actor=principal.name
         )
         return {"id": m.id, "title": m.title, "due_date": m.due_date, "met_on": m.met_on}
 
 
 @router.post("/milestones/{milestone_id}/met", summary="Record a milestone as met")
 def milestones_met(
-    milestone_id: int, body: MilestoneMet, session: SessionDep, actor: ActorDep
+    principal: MilestoneWriter, milestone_id: int, body: MilestoneMet, session: SessionDep
 ) -> dict:
-    with session.begin():
+    code = session.execute(
+        text(
+            "SELECT p.code FROM milestones m JOIN problems p ON p.id = m.problem_id WHERE m.id = :m"
+        ),
+        {"m": milestone_id},
+    ).scalar()
+    if code is None and principal.townships is None:
+        raise ledger.NotFound(f"no milestone {milestone_id}")
+    _in_scope(session, code or "", principal)
+    with committing(session):
         m = ledger.meet_milestone(
-            session, milestone_id, met_on=body.met_on, note=body.note, actor=actor
+            session, milestone_id, met_on=body.met_on, note=body.note, actor=principal.name
         )
         return {"id": m.id, "title": m.title, "due_date": m.due_date, "met_on": m.met_on}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
@@ -19,19 +19,25 @@ from layers.county_map import render_page
 from layers.wall import wall_map
 from server.deps import SessionDep, SettingsDep, TodayDep
 from server.routes.problems import parse_bbox
+from server.security import Reader, forbid_out_of_scope, html_page
 
 router = APIRouter(tags=["wall"])
 TownshipParam = Annotated[str | None, Query(pattern=r"^\d{12}$")]
 
 
 def _query(
-    category: Category | None, source: Source | None, township: str | None, bbox: str | None = None
+    category: Category | None,
+    source: Source | None,
+    township: str | None,
+    bbox: str | None = None,
+    scope: tuple[str, ...] | None = None,
 ) -> ProblemQuery:
     return ProblemQuery(
         categories=(category.value,) if category else None,
         sources=(source.value,) if source else None,
         township_codes=(township,) if township else None,
         bbox=parse_bbox(bbox),
+        scope=scope,
     )
 
 
@@ -45,14 +51,22 @@ def _township_name(session, code: str) -> str:  # type: ignore[no-untyped-def]
 
 @router.get("/wall", response_class=HTMLResponse, summary="Command-centre wall map (挂图作战)")
 def wall_page(
+    request: Request,
+    principal: Reader,
     session: SessionDep,
     settings: SettingsDep,
     refresh: Annotated[int, Query(ge=2, le=3600, description="refresh interval, s")] = 15,
 ) -> HTMLResponse:
+    towns = principal.townships
+    only = towns[0] if towns and len(towns) == 1 else None
     fmap = wall_map(
-        session, settings=settings, refresh_s=refresh, title="环保督察整改 挂图作战 Command centre"
+        session,
+        settings=settings,
+        refresh_s=refresh,
+        township_code=only,
+        title="环保督察整改 挂图作战 Command centre",
     )
-    return HTMLResponse(render_page(fmap))
+    return html_page(request, render_page(fmap))
 
 
 @router.get(
@@ -61,11 +75,14 @@ def wall_page(
     summary="The wall for one township, zoomed to it",
 )
 def township_wall(
+    request: Request,
+    principal: Reader,
     code: str,
     session: SessionDep,
     settings: SettingsDep,
     refresh: Annotated[int, Query(ge=2, le=3600)] = 15,
 ) -> HTMLResponse:
+    forbid_out_of_scope(principal, code)
     name = _township_name(session, code)
     fmap = wall_map(
         session,
@@ -74,11 +91,12 @@ def township_wall(
         township_code=code,
         title=f"{name} 整改挂图 Township wall",
     )
-    return HTMLResponse(render_page(fmap))
+    return html_page(request, render_page(fmap))
 
 
 @router.get("/api/wall/problems", summary="Problems for the view: bubbles or points by zoom")
 def wall_problems(
+    principal: Reader,
     session: SessionDep,
     today: TodayDep,
     settings: SettingsDep,
@@ -88,14 +106,14 @@ def wall_problems(
     source: Source | None = None,
     township: TownshipParam = None,
 ) -> dict:
-    data = problems_for_view(
-        session, today=today, zoom=zoom, query=_query(category, source, township, bbox)
-    )
+    query = _query(category, source, township, bbox, principal.townships)
+    data = problems_for_view(session, today=today, zoom=zoom, query=query)
     return for_display(data, settings.tile_crs)
 
 
 @router.get("/api/wall/summary", summary="County counts, township ranking and choropleth, ticker")
 def wall_summary(
+    principal: Reader,
     session: SessionDep,
     today: TodayDep,
     category: Category | None = None,
@@ -103,10 +121,20 @@ def wall_summary(
     township: TownshipParam = None,
     ticker_size: Annotated[int, Query(ge=1, le=50)] = 12,
 ) -> dict:
-    query = _query(category, source, township)
-    counts = map_class_counts(session, today=today, where=query)
+    scope = principal.townships
+    if township:
+        forbid_out_of_scope(principal, township)
+    counts = map_class_counts(
+        session, today=today, where=_query(category, source, township, scope=scope)
+    )
     scores = sorted(
-        township_scorecard(session, today=today, query=_query(category, source, None)),
+        (
+            s
+            for s in township_scorecard(
+                session, today=today, query=_query(category, source, None, scope=scope)
+            )
+            if principal.can_see(s.code)
+        ),
         key=lambda s: s.rank,
     )
     classes = classify([s.overdue for s in scores])
@@ -117,7 +145,7 @@ def wall_summary(
         "colours": classes.colours,
         "classes": {s.code: classes.index[i] for i, s in enumerate(scores)},
     }
-    towns = (township,) if township else None
+    towns = (township,) if township else scope
     return {
         "today": today.isoformat(),
         "counts": counts,
@@ -129,13 +157,15 @@ def wall_summary(
 
 @router.get("/api/wall/complaints-heat", summary="Complaint heat points [lat, lon, weight]")
 def wall_heat(
+    principal: Reader,
     session: SessionDep,
     today: TodayDep,
     settings: SettingsDep,
     days: Annotated[int, Query(ge=1, le=3650)] = 90,
     township: TownshipParam = None,
 ) -> list[list[float]]:
-    points = complaint_heat(
-        session, today=today, days=days, township_codes=(township,) if township else None
-    )
+    if township:
+        forbid_out_of_scope(principal, township)
+    towns = (township,) if township else principal.townships
+    points = complaint_heat(session, today=today, days=days, township_codes=towns)
     return heat_for_display(points, settings.tile_crs)

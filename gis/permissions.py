@@ -1,0 +1,58 @@
+"""Who may do what: one table from permission to roles, and which lifecycle actions each role runs.
+
+Every route names exactly one permission (checked before anything else runs); township scope is
+applied inside the queries. A route without a permission fails the route × role test.
+"""
+
+from __future__ import annotations
+
+ALL_ROLES = frozenset({"admin", "office", "township", "inspector", "viewer"})
+STAFF = frozenset({"admin", "office"})
+
+POLICY: dict[str, frozenset[str]] = {
+    "public": frozenset(),  # no sign-in needed (health, login page, static assets)
+    "read": ALL_ROLES,  # maps, layers, lists, reports within scope
+    "problem:create": STAFF,
+    "problem:update": STAFF | {"township"},
+    "problem:transition": STAFF | {"township", "inspector"},  # refined per action below
+    "problem:onsite": STAFF | {"inspector"},
+    "milestone:write": STAFF | {"township"},
+    "complaint:write": STAFF,
+    "lookback:write": STAFF,
+    "lookback:result": STAFF | {"inspector", "township"},
+    "rebound:decide": STAFF,
+    "inspection:submit": STAFF | {"township", "inspector"},
+    "import:write": STAFF,
+    "export:read": STAFF | {"township", "viewer"},
+    "notice:manage": STAFF,
+    "user:manage": frozenset({"admin"}),
+}
+
+# Lifecycle actions by role: townships rectify and apply, the office assigns, checks and closes.
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "assign": STAFF,
+    "start": STAFF | {"township"},
+    "apply_closure": STAFF | {"township"},
+    "record_check": STAFF | {"inspector"},
+    "reject_closure": STAFF,
+    "approve_closure": STAFF,
+    "end_public_notice": STAFF,
+    "rebound": STAFF,
+    "reopen": STAFF,
+}
+# Actions that need the password again, even within a session (re-authentication).
+REAUTH_ACTIONS = frozenset({"approve_closure"})
+
+
+def allowed(permission: str, role: str | None) -> bool:
+    """Whether ``role`` holds ``permission`` (anyone holds ``public``)."""
+    if permission == "public":
+        return True
+    if permission not in POLICY:
+        raise KeyError(f"unknown permission {permission!r}")
+    return role in POLICY[permission]
+
+
+def may_run(action: str, role: str) -> bool:
+    """Whether ``role`` may run lifecycle ``action``."""
+    return role in ACTION_ROLES.get(action, frozenset())

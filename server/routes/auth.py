@@ -1,0 +1,157 @@
+"""Sign-in and sign-out: the login page, session cookies, and who am I."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from html import escape
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from gis import auth
+from gis.auth import Principal
+from server.deps import EngineDep
+from server.security import CSRF_COOKIE, SESSION_COOKIE, Requires, add_nonce
+
+router = APIRouter(tags=["auth"])
+
+LOGIN_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>登录 Sign in · Lookback</title><link rel="icon" href="/static/favicon.svg">
+<link rel="stylesheet" href="/static/login.css"></head>
+<body><main class="login">
+<h1>Lookback 环保督察整改</h1>
+<form method="post" action="/auth/login">
+  <input type="hidden" name="next" value="{next}">
+  <label>用户名 User name<input name="name" autocomplete="username" required autofocus></label>
+  <label>密码 Password<input name="password" type="password" autocomplete="current-password"
+    required></label>
+  {error}
+  <button type="submit">登录 Sign in</button>
+</form></main></body></html>"""
+
+# Per-address attempt window on top of the per-account lockout in gis.auth.
+_ATTEMPTS: dict[str, deque[float]] = defaultdict(deque)
+MAX_ATTEMPTS_PER_MINUTE = 10
+
+
+def _rate_limited(ip: str) -> bool:
+    now = time.monotonic()
+    window = _ATTEMPTS[ip]
+    while window and now - window[0] > 60:
+        window.popleft()
+    window.append(now)
+    return len(window) > MAX_ATTEMPTS_PER_MINUTE
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect to another host after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class LoginBody(BaseModel):
+    name: str
+    password: str
+
+
+def _set_cookies(response: Response, request: Request, raw: str, csrf: str) -> None:
+    secure = request.url.scheme == "https"
+    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=secure, path="/")
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, samesite="lax", secure=secure, path="/")
+
+
+def _page(request: Request, next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
+    body = LOGIN_PAGE.format(
+        next=escape(next_url),
+        error=f'<p class="error" role="alert">{escape(error)}</p>' if error else "",
+    )
+    return HTMLResponse(add_nonce(body, request.state.csp_nonce), status_code=status)
+
+
+@router.get(
+    "/login",
+    response_class=HTMLResponse,
+    summary="Sign-in page",
+    dependencies=[Depends(Requires("public"))],
+)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+    return _page(request, _safe_next(next))
+
+
+@router.post(
+    "/auth/login",
+    summary="Sign in (form or JSON); starts a new session",
+    dependencies=[Depends(Requires("public"))],
+)
+async def login(request: Request, engine: EngineDep) -> Response:
+    ip = request.client.host if request.client else ""
+    is_form = "form" in request.headers.get("content-type", "")
+    if is_form:
+        form = await request.form()
+        name, password = str(form.get("name", "")), str(form.get("password", ""))
+        next_url = _safe_next(str(form.get("next", "/")))
+    else:
+        try:
+            body = LoginBody.model_validate(await request.json())
+        except ValueError as exc:
+            raise HTTPException(422, "send name and password") from exc
+        name, password, next_url = body.name, body.password, "/"
+    if _rate_limited(ip):
+        with Session(engine) as s, s.begin():
+            auth.audit(s, actor=name, action="login_rate_limited", ip=ip)
+        message = "尝试过于频繁，请稍后再试 too many attempts; wait a minute"
+        if is_form:
+            return _page(request, next_url, message, status=429)
+        raise HTTPException(429, message)
+    try:
+        with Session(engine) as s, s.begin():
+            user = auth.verify_password(s, name=name, password=password, ip=ip)
+            # A fresh session id at every sign-in (no fixation).
+            old = request.cookies.get(SESSION_COOKIE)
+            if old:
+                auth.end_session(s, old)
+            raw, csrf = auth.start_session(s, user, ip=ip)
+            role = user.role
+    except auth.AuthError as exc:
+        if is_form:
+            return _page(request, next_url, str(exc), status=401)
+        raise HTTPException(401, str(exc)) from exc
+    response: Response
+    if is_form:
+        response = RedirectResponse(next_url, status_code=303)
+    else:
+        response = JSONResponse({"name": name, "role": role, "csrf_token": csrf})
+    _set_cookies(response, request, raw, csrf)
+    return response
+
+
+@router.post("/auth/logout", summary="End the session")
+def logout(
+    request: Request, engine: EngineDep, _: Annotated[Principal, Depends(Requires("read"))]
+) -> Response:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        with Session(engine) as s, s.begin():
+            auth.end_session(s, raw)
+    response = JSONResponse({"signed_out": True})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", summary="Who is signed in")
+def me(principal: Annotated[Principal, Depends(Requires("read"))]) -> dict:
+    return {
+        "name": principal.name,
+        "role": principal.role,
+        "townships": list(principal.townships) if principal.townships else None,
+    }

@@ -1,0 +1,171 @@
+"""Authentication and authorisation at the edge: bearer tokens, session cookies, CSRF, headers.
+
+Every route declares one permission with :class:`Requires` (see :mod:`gis.permissions`). The
+dependency resolves the caller (``Authorization: Bearer`` or the ``lookback_session`` cookie),
+refuses anonymous callers with 401 (browsers asking for HTML are sent to ``/login``) and callers
+without the permission with 403, before the request body is even read.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
+
+from gis import auth
+from gis.auth import Principal
+from gis.permissions import POLICY, allowed
+
+SCRIPT_TAG = re.compile(r"<script(?=[\s>])", re.IGNORECASE)
+SESSION_COOKIE = "lookback_session"
+CSRF_COOKIE = "lookback_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LoginRedirect(Exception):
+    """An anonymous browser asked for a page: send it to the login form."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def _resolve(request: Request) -> Principal | None:
+    cached = getattr(request.state, "principal", "unset")
+    if cached != "unset":
+        return cached  # type: ignore[return-value]
+    engine = request.app.state.engine
+    principal: Principal | None = None
+    header = request.headers.get("authorization", "")
+    with Session(engine) as session, session.begin():
+        if header.lower().startswith("bearer "):
+            principal = auth.principal_for_token(session, header[7:].strip())
+            if principal is None:
+                raise HTTPException(
+                    401,
+                    "令牌无效或已过期 invalid or expired token",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+        elif raw := request.cookies.get(SESSION_COOKIE):
+            found = auth.session_principal(session, raw)
+            if found is not None:
+                principal, csrf = found
+                if request.method not in SAFE_METHODS:
+                    sent = request.headers.get(CSRF_HEADER, "")
+                    if not sent or not secrets.compare_digest(sent, csrf):
+                        raise HTTPException(403, "CSRF 校验失败 missing or wrong CSRF token")
+    request.state.principal = principal
+    return principal
+
+
+class Requires:
+    """Dependency: the caller must be signed in and hold ``permission``."""
+
+    def __init__(self, permission: str) -> None:
+        if permission not in POLICY:
+            raise KeyError(f"unknown permission {permission!r}")
+        self.permission = permission
+
+    def __call__(self, request: Request) -> Principal:
+        if self.permission == "public":
+            return None  # type: ignore[return-value]  # public routes never touch credentials
+        principal = _resolve(request)
+        if principal is None:
+            if "text/html" in request.headers.get("accept", ""):
+                raise LoginRedirect(
+                    str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+                )
+            raise HTTPException(
+                401, "请先登录 sign in first", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if not allowed(self.permission, principal.role):
+            raise HTTPException(
+                403,
+                f"角色 {principal.role} 无权限 the {principal.role} role may "
+                f"not do this ({self.permission})",
+            )
+        return principal
+
+
+def principal_dep(permission: str):  # type: ignore[no-untyped-def]
+    """``Annotated[Principal, Depends(Requires(permission))]`` for a route parameter."""
+    return Annotated[Principal, Depends(Requires(permission))]
+
+
+Reader = principal_dep("read")
+
+
+def forbid_out_of_scope(principal: Principal, township_code: str | None) -> None:
+    """403 when the row's township is outside the caller's scope (existence not revealed)."""
+    if not principal.can_see(township_code):
+        raise HTTPException(403, "不在您负责的乡镇范围内 not within your townships")
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "geolocation=(self), camera=(self), microphone=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def content_security_policy(tile_origin: str | None) -> str:
+    """CSP template: the app's own scripts and the page's nonce only; tiles from their origin."""
+    img = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
+    return (
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self' 'unsafe-inline'; "
+        f"img-src {img}; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'; worker-src 'self'; "
+        "manifest-src 'self'"
+    )
+
+
+def html_page(request: Request, html: str, status_code: int = 200):  # type: ignore[no-untyped-def]
+    """An HTML response whose scripts carry this response's CSP nonce."""
+    from fastapi.responses import HTMLResponse
+
+    return HTMLResponse(add_nonce(html, request.state.csp_nonce), status_code=status_code)
+
+
+def add_nonce(html: str, nonce: str) -> str:
+    """Mark every inline and linked ``<script>`` of a page the app rendered with ``nonce``."""
+    return SCRIPT_TAG.sub(f'<script nonce="{nonce}"', html)
+
+
+class SecurityMiddleware(BaseHTTPMiddleware):
+    """Security headers on every response and a cap on request bodies."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, csp: str, tls: bool) -> None:
+        super().__init__(app)
+        self.max_body_bytes = max_body_bytes
+        self.csp = csp
+        self.tls = tls
+
+    async def dispatch(self, request: Request, call_next) -> Response:  # type: ignore[no-untyped-def, override]
+        request.state.csp_nonce = secrets.token_urlsafe(16)
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.max_body_bytes:
+            return JSONResponse(
+                status_code=413,
+                content={
+                    "detail": f"请求过大 request body over {self.max_body_bytes // 1_000_000} MB"
+                },
+            )
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault(
+            "Content-Security-Policy", self.csp.replace("{nonce}", request.state.csp_nonce)
+        )
+        if self.tls:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
