@@ -41,4 +41,7 @@ class LiveWall(MacroElement):
         assert isinstance(figure, Figure)
         figure.header.add_child(JavascriptLink(local_url("leaflet-heat.js")), name="leaflet-heat")
         figure.header.add_child(JavascriptLink("/static/wall/wall.js"), name="lookback-wall")
+        figure.header.add_child(
+            JavascriptLink("/static/wall/hotspots.js"), name="lookback-hotspots"
+        )
         super().render(**kwargs)

@@ -15,7 +15,17 @@ from gis.config import Settings, get_settings
 from gis.db import default_engine
 from layers.assets import STATIC_DIR, VENDOR_DIR, VENDOR_URL
 from server import errors
-from server.routes import auth, geojson, health, ledger_extras, maps, ogc, problems, wall
+from server.routes import (
+    auth,
+    geojson,
+    health,
+    hotspots,
+    ledger_extras,
+    maps,
+    ogc,
+    problems,
+    wall,
+)
 from server.security import LoginRedirect, SecurityMiddleware, content_security_policy
 
 
@@ -69,6 +79,8 @@ def create_app(
     app.include_router(ledger_extras.router)
     app.include_router(wall.router)
     app.include_router(ogc.router)
+    app.include_router(hotspots.router)
+    app.include_router(__import__("server.routes.reports", fromlist=["router"]).router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

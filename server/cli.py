@@ -22,6 +22,7 @@ from gis.db import (
     upgrade,
     uses_embedded_cluster,
 )
+from server.cli_hotspots import hotspots_app
 from server.cli_import import import_app
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
+app.add_typer(hotspots_app, name="hotspots")
 
 console = Console(stderr=True)
 

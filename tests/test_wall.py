@@ -163,7 +163,9 @@ def test_wall_updates_in_place_goes_stale_and_recovers(browser, db, tmp_path) ->
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(f"{server.url}/wall?refresh=2", wait_until="networkidle")
-        page.wait_for_function("() => window.lookbackWall && window.lookbackWall.state.refreshes > 0")
+        page.wait_for_function(
+            "() => window.lookbackWall && window.lookbackWall.state.refreshes > 0"
+        )
         drawn = page.evaluate(DRAWN)
         assert drawn["problems"] > 0 and drawn["townships"] >= 12 and drawn["sites"] > 20
         assert page.locator("#wall-ranking tr").count() == drawn["townships"]
@@ -196,11 +198,14 @@ def test_wall_updates_in_place_goes_stale_and_recovers(browser, db, tmp_path) ->
             timeout=8000,
         )
         page.evaluate(
-            f"() => {{ window.lookbackWallConfig.map.setView([{point['lat']}, {point['lng']}], 16); }}"
+            "([lat, lng]) => { window.lookbackWallConfig.map.setView([lat, lng], 16); }",
+            [point["lat"], point["lng"]],
         )
         page.wait_for_function(
-            "() => window.lookbackWall.state.mode === 'points' && window.lookbackWall.layers.problems"
-            f".getLayers().some(l => l.feature.id === '{code}')",
+            "(code) => window.lookbackWall.state.mode === 'points'"
+            " && window.lookbackWall.layers.problems.getLayers()"
+            ".some(l => l.feature.id === code)",
+            arg=code,
             timeout=8000,
         )
         assert page.evaluate("() => window.__marker") == "same page"

@@ -1,0 +1,177 @@
+"""Hot spot endpoints: Gi* cells, DBSCAN clusters and emerging hot spot trends, as GeoJSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from gis.auth import Principal
+from gis.display import for_display
+from gis.hotspot_data import (
+    DEFAULT_EPS_M,
+    DEFAULT_MIN_POINTS,
+    DEFAULT_MONTHS,
+    InputKind,
+    PointFilter,
+    analyse_hotspots,
+    dbscan_clusters,
+    emerging_trends,
+)
+from gis.hotspots.errors import HotspotInputError
+from gis.hotspots.trends import MIN_STEPS
+from gis.vocab import Category
+from server.deps import SessionDep, SettingsDep, TodayDep
+from server.security import Reader, forbid_out_of_scope
+
+router = APIRouter(prefix="/api", tags=["hotspots"])
+
+GEOJSON = "application/geo+json"
+InputParam = Annotated[
+    InputKind,
+    Query(alias="input", description="problems, complaints, rebounds or overdue problems"),
+]
+SourceParam = Annotated[
+    str | None,
+    Query(description="problem source (for complaints: the channel, e.g. hotline_12345)"),
+]
+SinceParam = Annotated[date | None, Query(description="first local date (inclusive)")]
+UntilParam = Annotated[date | None, Query(description="last local date (inclusive)")]
+TownshipParam = Annotated[str | None, Query(pattern=r"^\d{12}$")]
+CellParam = Annotated[
+    float | None, Query(gt=0, le=50_000, description="cell size in metres (default: automatic)")
+]
+BandParam = Annotated[
+    float | None,
+    Query(gt=0, le=200_000, description="Gi* distance band in metres (default: automatic)"),
+]
+ShapeParam = Annotated[Literal["hex", "square"], Query(description="cell shape")]
+
+
+def _filter(
+    principal: Principal,
+    kind: str,
+    category: Category | None,
+    source: str | None,
+    since: date | None,
+    until: date | None,
+    township: str | None,
+) -> PointFilter:
+    """The point filter of a request, within the caller's townships."""
+    if township:
+        forbid_out_of_scope(principal, township)
+    return PointFilter(
+        kind=kind,  # type: ignore[arg-type]
+        categories=(category.value,) if category else None,
+        sources=(source,) if source else None,
+        since=since,
+        until=until,
+        township_codes=(township,) if township else None,
+        scope=principal.townships,
+    )
+
+
+def _respond(build: Callable[[], dict[str, Any]], crs: str) -> JSONResponse:
+    """GeoJSON (shifted for a GCJ-02 basemap), or 422 with the bilingual reason."""
+    try:
+        collection = build()
+    except HotspotInputError as exc:
+        return JSONResponse(
+            status_code=422, content={"detail": f"{exc.zh} / {exc.en}", "zh": exc.zh, "en": exc.en}
+        )
+    return JSONResponse(for_display(collection, crs), media_type=GEOJSON)
+
+
+@router.get(
+    "/hotspots.geojson",
+    summary="Gi* hot and cold spots (FDR-corrected bins −3…3) of problems or complaints",
+)
+def hotspots(
+    principal: Reader,
+    session: SessionDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    kind: InputParam = "problems",
+    category: Category | None = None,
+    source: SourceParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    township: TownshipParam = None,
+    cell_m: CellParam = None,
+    band_m: BandParam = None,
+    shape: ShapeParam = "hex",
+    area: Annotated[
+        Literal["townships", "incidents"],
+        Query(description="townships: empty cells in the boundaries count as zeros"),
+    ] = "townships",
+) -> JSONResponse:
+    """Gi* cells with count, z, p, FDR bin and band_m, plus the explanations."""
+    flt = _filter(principal, kind, category, source, since, until, township)
+    return _respond(
+        lambda: analyse_hotspots(
+            session, flt, today=today, cell_m=cell_m, band_m=band_m, shape=shape, area=area
+        ).to_geojson(),
+        settings.tile_crs,
+    )
+
+
+@router.get("/clusters.geojson", summary="DBSCAN clusters (PostGIS ST_ClusterDBSCAN, metres)")
+def clusters(
+    principal: Reader,
+    session: SessionDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    kind: InputParam = "problems",
+    category: Category | None = None,
+    source: SourceParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    township: TownshipParam = None,
+    eps_m: Annotated[float, Query(gt=0, le=20_000, description="neighbourhood radius, m")] = (
+        DEFAULT_EPS_M
+    ),
+    min_points: Annotated[int, Query(ge=1, le=1000, description="points for a core point")] = (
+        DEFAULT_MIN_POINTS
+    ),
+) -> JSONResponse:
+    """DBSCAN clusters of the filtered incidents, eps in metres."""
+    flt = _filter(principal, kind, category, source, since, until, township)
+    return _respond(
+        lambda: dbscan_clusters(
+            session, flt, today=today, eps_m=eps_m, min_points=min_points
+        ).to_geojson(),
+        settings.tile_crs,
+    )
+
+
+@router.get(
+    "/hotspots/trends.geojson",
+    summary="Emerging hot spot category per cell over the last months (Esri's 17 patterns)",
+)
+def trends(
+    principal: Reader,
+    session: SessionDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    kind: InputParam = "problems",
+    category: Category | None = None,
+    source: SourceParam = None,
+    township: TownshipParam = None,
+    months: Annotated[int, Query(ge=MIN_STEPS, le=120, description="monthly time steps")] = (
+        DEFAULT_MONTHS
+    ),
+    cell_m: CellParam = None,
+    band_m: BandParam = None,
+    shape: ShapeParam = "hex",
+) -> JSONResponse:
+    """Emerging hot spot category of every occupied cell over monthly steps."""
+    flt = _filter(principal, kind, category, source, None, None, township)
+    return _respond(
+        lambda: emerging_trends(
+            session, flt, today=today, months=months, cell_m=cell_m, band_m=band_m, shape=shape
+        ).to_geojson(),
+        settings.tile_crs,
+    )
