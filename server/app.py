@@ -80,7 +80,6 @@ def create_app(
     app.include_router(wall.router)
     app.include_router(ogc.router)
     app.include_router(hotspots.router)
-    app.include_router(__import__("server.routes.reports", fromlist=["router"]).router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
