@@ -24,6 +24,7 @@ from server.routes import (
     maps,
     ogc,
     problems,
+    reports,
     wall,
 )
 from server.security import LoginRedirect, SecurityMiddleware, content_security_policy
@@ -80,6 +81,7 @@ def create_app(
     app.include_router(wall.router)
     app.include_router(ogc.router)
     app.include_router(hotspots.router)
+    app.include_router(reports.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

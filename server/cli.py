@@ -24,6 +24,7 @@ from gis.db import (
 )
 from server.cli_hotspots import hotspots_app
 from server.cli_import import import_app
+from server.cli_reports import report_app
 
 app = typer.Typer(
     help="Lookback: 环保督察整改 field inspection and hotspot mapping.",
@@ -46,6 +47,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
 app.add_typer(hotspots_app, name="hotspots")
+app.add_typer(report_app, name="report")
 
 console = Console(stderr=True)
 
