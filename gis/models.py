@@ -438,3 +438,197 @@ class AuthEvent(Base):
     subject: Mapped[str] = mapped_column(Text, default="", server_default="")
     ip: Mapped[str] = mapped_column(Text, default="", server_default="")
     detail: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Escalation notices (提醒函 / 预警函 / 督办函 / 约谈通知): rules, contacts, channels, the numbered
+# notices themselves and their delivery log. Migration 0004; the logic lives in gis.notices.
+# ---------------------------------------------------------------------------------------------
+
+NOTICE_TRIGGERS = (
+    "warning",  # the problem's four-colour warning is ``colour`` (gis.deadlines.warning_sql)
+    "days_before",  # ``days`` or fewer days before the due date, not yet overdue
+    "days_after",  # ``days`` or more days past the due date
+    "rebound",  # the problem rebounded (反弹) within the last ``days`` days
+    "suspected_rebound",  # an open suspected rebound (疑似反弹) awaits the office's decision
+    "off_site",  # an inspection of the problem was logged far from it (off_site flag)
+    "complaint_due",  # a complaint without feedback is due within ``days`` days
+)
+NOTICE_KINDS = ("reminder", "warning", "supervision", "summons")
+NOTICE_RECIPIENT_ROLES = ("responsible_person", "township_head", "office")
+NOTICE_CHANNEL_KINDS = ("email", "dingtalk", "wecom", "webhook")
+NOTICE_DELIVERY_STATUSES = ("pending", "sent", "failed", "skipped")
+
+
+def _listed(column: str, values: tuple[str, ...], name: str, nullable: bool = False) -> Any:
+    condition = f"{column} IN ({', '.join(repr(v) for v in values)})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=name)
+
+
+class NoticeRule(Base):
+    """Which trigger sends which notice kind to whom, through which channels, how often at most."""
+
+    __tablename__ = "notice_rules"
+    __table_args__ = (
+        _listed("trigger", NOTICE_TRIGGERS, "trigger_valid"),
+        _listed("kind", NOTICE_KINDS, "kind_valid"),
+        _listed("colour", ("blue", "yellow", "orange", "red"), "colour_valid", nullable=True),
+        CheckConstraint("(trigger = 'warning') = (colour IS NOT NULL)", name="colour_for_warning"),
+        CheckConstraint("days IS NULL OR days >= 0", name="days_non_negative"),
+        CheckConstraint(
+            "min_interval_days IS NULL OR min_interval_days >= 1", name="interval_positive"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    colour: Mapped[str | None] = mapped_column(String(16))
+    days: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    recipients: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    channels: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    min_interval_days: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(default=True, server_default="true")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class NoticeContact(Base):
+    """A person notices go to: a responsible person, a township head or the office."""
+
+    __tablename__ = "notice_contacts"
+    __table_args__ = (
+        _listed("role", NOTICE_RECIPIENT_ROLES, "contact_role_valid"),
+        Index("notice_contacts_role_name", "role", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(32))
+    township_code: Mapped[str | None] = mapped_column(
+        ForeignKey("townships.code", onupdate="CASCADE", ondelete="SET NULL")
+    )
+    unit: Mapped[str] = mapped_column(Text, default="", server_default="")
+    email: Mapped[str] = mapped_column(Text, default="", server_default="")
+    phone: Mapped[str] = mapped_column(Text, default="", server_default="")
+    enabled: Mapped[bool] = mapped_column(default=True, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NoticeChannel(Base):
+    """An SMTP server or a group-chat robot / webhook, with its credentials in ``config``."""
+
+    __tablename__ = "notice_channels"
+    __table_args__ = (_listed("kind", NOTICE_CHANNEL_KINDS, "channel_kind_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    township_code: Mapped[str | None] = mapped_column(
+        ForeignKey("townships.code", onupdate="CASCADE", ondelete="SET NULL")
+    )
+    enabled: Mapped[bool] = mapped_column(default=True, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NoticeCounter(Base):
+    """The last number issued per notice kind and year (gap-free: bumped in the issuing txn)."""
+
+    __tablename__ = "notice_counters"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Notice(Base):
+    """One numbered notice document, e.g. 〔2026〕督办第3号, attached to a problem's history."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        _listed("kind", NOTICE_KINDS, "notice_kind_valid"),
+        Index("notices_kind_year_seq", "kind", "year", "seq", unique=True),
+        Index("notices_dedup_day", "dedup_key", "issued_on", unique=True),
+        Index("notices_problem", "problem_id"),
+        Index("notices_township_issued", "township_code", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(Text, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notice_rules.id", ondelete="SET NULL")
+    )
+    rule_name: Mapped[str] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(32))
+    colour: Mapped[str | None] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(Text)
+    problem_id: Mapped[int | None] = mapped_column(
+        ForeignKey("problems.id", ondelete="RESTRICT")
+    )
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaints.id", ondelete="SET NULL")
+    )
+    township_code: Mapped[str | None] = mapped_column(
+        ForeignKey("townships.code", onupdate="CASCADE")
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"))
+    issued_on: Mapped[date] = mapped_column(Date)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recipients: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    context: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class NoticeDelivery(Base):
+    """One notice through one channel: recipients, payload, attempts and the result."""
+
+    __tablename__ = "notice_deliveries"
+    __table_args__ = (
+        _listed("status", NOTICE_DELIVERY_STATUSES, "delivery_status_valid"),
+        Index("notice_deliveries_due", "status", "next_attempt_at"),
+        Index("notice_deliveries_notice", "notice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notice_channels.id", ondelete="SET NULL")
+    )
+    channel_name: Mapped[str] = mapped_column(Text)
+    channel_kind: Mapped[str] = mapped_column(String(16))
+    recipients: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    payload: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[str] = mapped_column(Text, default="", server_default="")
+    attempt_log: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NoticeRun(Base):
+    """One evaluation of the rules (scheduler, CLI or API); dry runs are not recorded."""
+
+    __tablename__ = "notice_runs"
+    __table_args__ = (Index("notice_runs_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    today: Mapped[date] = mapped_column(Date)
+    trigger: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(Text, default="", server_default="")
+    issued: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from urllib.parse import quote, urlsplit
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 
 from gis.config import Settings, get_settings
 from gis.db import default_engine
+from gis.notices.scheduler import start_scheduler
 from layers.assets import STATIC_DIR, VENDOR_DIR, VENDOR_URL
 from server import errors
 from server.routes import (
@@ -22,6 +24,7 @@ from server.routes import (
     hotspots,
     ledger_extras,
     maps,
+    notices,
     ogc,
     problems,
     reports,
@@ -41,6 +44,15 @@ def tile_origin(url: str | None) -> str | None:
     return f"{parts.scheme}://{host}"
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the notice scheduler when LOOKBACK_NOTICES_INTERVAL_S > 0; stop it on shutdown."""
+    scheduler = start_scheduler(app.state.engine, clock=app.state.clock)
+    yield
+    if scheduler is not None:
+        scheduler.stop()
+
+
 def create_app(
     *,
     engine: Engine | None = None,
@@ -56,6 +68,7 @@ def create_app(
             "problems, deadlines and warnings, look-backs and rebounds, inspections and complaints."
         ),
         version="0.1.0",
+        lifespan=lifespan,
     )
     app.state.engine = engine or default_engine()
     app.state.settings = settings or get_settings()
@@ -82,6 +95,7 @@ def create_app(
     app.include_router(ogc.router)
     app.include_router(hotspots.router)
     app.include_router(reports.router)
+    app.include_router(notices.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

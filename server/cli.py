@@ -24,6 +24,7 @@ from gis.db import (
 )
 from server.cli_hotspots import hotspots_app
 from server.cli_import import import_app
+from server.cli_notices import notices_app
 from server.cli_reports import report_app
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
 app.add_typer(hotspots_app, name="hotspots")
 app.add_typer(report_app, name="report")
+app.add_typer(notices_app, name="notices")
 
 console = Console(stderr=True)
 
