@@ -23,6 +23,7 @@ from server.routes import (
     health,
     hotspots,
     ledger_extras,
+    ledger_io,
     maps,
     notices,
     ogc,
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(hotspots.router)
     app.include_router(reports.router)
     app.include_router(notices.router)
+    app.include_router(ledger_io.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -24,6 +24,7 @@ from gis.db import (
 )
 from server.cli_hotspots import hotspots_app
 from server.cli_import import import_app
+from server.cli_ledger import export_app, import_ledger
 from server.cli_notices import notices_app
 from server.cli_reports import report_app
 
@@ -50,6 +51,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(hotspots_app, name="hotspots")
 app.add_typer(report_app, name="report")
 app.add_typer(notices_app, name="notices")
+import_app.command("ledger")(import_ledger)
+app.add_typer(export_app, name="export")
 
 console = Console(stderr=True)
 
