@@ -17,6 +17,7 @@ from gis.db import default_engine
 from gis.notices.scheduler import start_scheduler
 from layers.assets import STATIC_DIR, VENDOR_DIR, VENDOR_URL
 from server import errors
+from server.ops import install_ops
 from server.routes import (
     auth,
     geojson,
@@ -81,6 +82,7 @@ def create_app(
         csp=content_security_policy(tile_origin(app.state.settings.tile_url)),
         tls=app.state.settings.tls,
     )
+    install_ops(app)  # request ids, /metrics
 
     @app.exception_handler(LoginRedirect)
     async def _to_login(request: Request, exc: LoginRedirect) -> RedirectResponse:

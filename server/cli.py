@@ -26,7 +26,9 @@ from server.cli_hotspots import hotspots_app
 from server.cli_import import import_app
 from server.cli_ledger import export_app, import_ledger
 from server.cli_notices import notices_app
+from server.cli_ops import ops_app
 from server.cli_reports import report_app
+from server.ops import validate_settings_or_exit
 
 app = typer.Typer(
     help="Lookback: 环保督察整改 field inspection and hotspot mapping.",
@@ -53,6 +55,13 @@ app.add_typer(report_app, name="report")
 app.add_typer(notices_app, name="notices")
 import_app.command("ledger")(import_ledger)
 app.add_typer(export_app, name="export")
+app.add_typer(ops_app)
+
+
+@app.callback()
+def _check_configuration() -> None:
+    """Lookback: 环保督察整改 field inspection and hotspot mapping."""
+    validate_settings_or_exit()
 
 console = Console(stderr=True)
 
@@ -377,6 +386,7 @@ def up(
             host=bind_host,
             port=bind_port,
             log_level="info",
+            access_log=False,  # the app logs one JSON line per request itself
         )
     finally:
         engine.dispose()
