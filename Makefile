@@ -48,6 +48,9 @@ $(STAMPS)/npm: static/package.json static/package-lock.json
 	cd static && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+bench: setup
+	$(BIN)/python -m bench.run
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports

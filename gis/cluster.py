@@ -225,6 +225,7 @@ class Cluster:
                 "max_connections = 100\n"
                 "shared_buffers = 256MB\n"
                 "logging_collector = off\n"
+                "jit = off\n"
             )
 
     def running_pid(self) -> int | None:

@@ -49,7 +49,9 @@ def make_engine(url: str) -> Engine:
         pool_size=10,
         max_overflow=10,
         pool_recycle=1800,
-        connect_args={"connect_timeout": 5},
+        # JIT compilation costs more than these short map and list queries save (measured in
+        # bench/RESULTS.md: wall refresh 1.5 s -> 0.6 s at 100k problems with it off).
+        connect_args={"connect_timeout": 5, "options": "-c jit=off"},
     )
 
 

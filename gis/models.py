@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -105,6 +106,7 @@ class Problem(Base):
             name="deadline_set_once_assigned",
         ),
         Index("problems_geom_gist", "geom", postgresql_using="gist"),
+        Index("problems_geog_gist", text("(geom::geography)"), postgresql_using="gist"),
         Index("problems_township_status", "township_code", "status"),
         Index("problems_deadline", "deadline"),
         Index("problems_updated_at", "updated_at"),

@@ -8,6 +8,7 @@ from datetime import date
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -82,6 +83,7 @@ def create_app(
         csp=content_security_policy(tile_origin(app.state.settings.tile_url)),
         tls=app.state.settings.tls,
     )
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     install_ops(app)  # request ids, /metrics
 
     @app.exception_handler(LoginRedirect)

@@ -22,6 +22,7 @@ from gis.db import (
     upgrade,
     uses_embedded_cluster,
 )
+from server.cli_bench import bench_app
 from server.cli_hotspots import hotspots_app
 from server.cli_import import import_app
 from server.cli_ledger import export_app, import_ledger
@@ -56,6 +57,7 @@ app.add_typer(notices_app, name="notices")
 import_app.command("ledger")(import_ledger)
 app.add_typer(export_app, name="export")
 app.add_typer(ops_app)
+app.add_typer(bench_app, name="bench")
 
 
 @app.callback()

@@ -1,0 +1,1 @@
+"""One module per comparison; each ``run(ctx)`` returns its :class:`bench.report.Metric` list."""
