@@ -23,6 +23,7 @@ from typing import Any
 
 from geoalchemy2.shape import to_shape
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
@@ -315,6 +316,11 @@ class LedgerRow:
             return None
         p = self.geometry if self.geometry.geom_type == "Point" else representative(self.geometry)
         return p.x, p.y
+
+
+def _cell_safe(value: Any) -> Any:
+    """Text without the control characters a worksheet cannot hold; other values unchanged."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def representative(geom: BaseGeometry) -> Point:
@@ -1173,12 +1179,12 @@ def write_ledger_xlsx(
     ws.title = "整改台账"
     width = len(TEMPLATE_COLUMNS)
     last = get_column_letter(width)
-    ws.append([title])
+    ws.append([_cell_safe(title)])
     ws.merge_cells(f"A1:{last}1")
     ws["A1"].font = Font(bold=True, size=16)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 30
-    ws.append([subtitle])
+    ws.append([_cell_safe(subtitle)])
     ws.merge_cells(f"A2:{last}2")
     ws.append([header for _, header, _ in TEMPLATE_COLUMNS])
     thin = Side(style="thin")
@@ -1212,7 +1218,7 @@ def write_ledger_xlsx(
         }
         r = n + 3
         for i, (name, _, _) in enumerate(TEMPLATE_COLUMNS, start=1):
-            value = values[name]
+            value = _cell_safe(values[name])
             cell = ws.cell(r, i, value if value != "" else None)
             if isinstance(value, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with

@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from gis.ledger import Conflict, LedgerError, NotFound
 from gis.lifecycle import TransitionError
@@ -22,6 +22,12 @@ def database_unavailable(exc: Exception) -> bool:
 
 
 async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if isinstance(exc, DataError):
+        # Values the database cannot hold (NUL characters, out-of-range numbers): bad input.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+        return JSONResponse(
+            status_code=422, content={"detail": f"无效的值 invalid value: {reason}"}
+        )
     if database_unavailable(exc):
         log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0:1])
         return JSONResponse(

@@ -65,3 +65,34 @@ def test_events_are_append_only(db) -> None:  # type: ignore[no-untyped-def]
             conn.execute(text(statement))
     with db.connect() as conn:
         assert conn.execute(text("SELECT actor FROM events")).scalar_one() == "office"
+
+
+def test_upgrade_keeps_the_previous_release_data(pg_cluster) -> None:  # type: ignore[no-untyped-def]
+    """Data written at the previous head survives the upgrade to the current head."""
+    from alembic.script import ScriptDirectory
+
+    from gis.db import alembic_config
+    from gis.demo import load_demo
+    from tests.conftest import DEMO_AS_OF
+
+    url = create_database(pg_cluster, "lookback_previous_release")
+    script = ScriptDirectory.from_config(alembic_config(url))
+    head = script.get_current_head()
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    engine = make_engine(url)
+    try:
+        upgrade(url, previous)
+        load_demo(engine, scale=200, seed=3, as_of=DEMO_AS_OF)
+        tables = ("townships", "sites", "problems", "milestones", "events", "complaints",
+                  "inspections")
+        digest = "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {} t"
+        with engine.connect() as conn:
+            before = {t: conn.execute(text(digest.format(t))).scalar_one() for t in tables}
+        upgrade(url)
+        assert current_revision(engine) == head
+        with engine.connect() as conn:
+            after = {t: conn.execute(text(digest.format(t))).scalar_one() for t in tables}
+        assert after == before
+    finally:
+        engine.dispose()
