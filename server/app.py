@@ -21,6 +21,7 @@ from server import errors
 from server.ops import install_ops
 from server.routes import (
     auth,
+    field,
     geojson,
     health,
     hotspots,
@@ -102,6 +103,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(notices.router)
     app.include_router(ledger_io.router)
+    app.include_router(field.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

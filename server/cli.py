@@ -23,6 +23,7 @@ from gis.db import (
     uses_embedded_cluster,
 )
 from server.cli_bench import bench_app
+from server.cli_field import import_inspections
 from server.cli_hotspots import hotspots_app
 from server.cli_import import import_app
 from server.cli_ledger import export_app, import_ledger
@@ -55,6 +56,7 @@ app.add_typer(hotspots_app, name="hotspots")
 app.add_typer(report_app, name="report")
 app.add_typer(notices_app, name="notices")
 import_app.command("ledger")(import_ledger)
+import_app.command("inspections")(import_inspections)
 app.add_typer(export_app, name="export")
 app.add_typer(ops_app)
 app.add_typer(bench_app, name="bench")

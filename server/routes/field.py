@@ -1,0 +1,513 @@
+"""The field app: the /field page and the inspection API (idempotent on the client's UUID).
+
+Writes are acknowledged only after the transaction commits and every photo of the request is
+fsync'd on disk. Photos are refused by their bytes (415 when not JPEG/PNG/HEIC), by size (413),
+and served back only as images with ``nosniff`` and a sandboxing content security policy.
+Inspectors see and claim only problems of their townships; the actor is the signed-in user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, unquote
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from gis import coords, vocab
+from gis.auth import Principal
+from gis.inspections import (
+    FIELDS,
+    FieldSettings,
+    attach_photo,
+    attachment_dict,
+    get_inspection,
+    inspection_dict,
+    submit_inspection,
+)
+from gis.ledger import LedgerError, NotFound
+from gis.models import Attachment, Inspection
+from gis.nearby import hints, nearest_open_problems, offline_pack
+from gis.photos import SHA256_RE, PhotoError, blob_path
+from layers.assets import STATIC_DIR
+from server.deps import SessionDep, SettingsDep
+from server.security import Requires, html_page, principal_dep
+
+router = APIRouter(tags=["field"])
+Reader = principal_dep("read")
+Submitter = principal_dep("inspection:submit")
+PUBLIC = [Depends(Requires("public"))]
+
+FIELD_DIR = STATIC_DIR / "field"
+JSON_BODY_MAX = 1_000_000
+FORM_OVERHEAD = 1_000_000
+NO_CACHE = {"Cache-Control": "no-cache"}
+PHOTO_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, max-age=31536000, immutable",
+}
+FIELD_ASSETS = ("index.html", "app.js", "styles.css", "sw.js", "manifest.webmanifest")
+
+
+def field_limits(app: FastAPI) -> FieldSettings:
+    """Return the app's field settings (``app.state.field_settings``, else the environment)."""
+    limits = getattr(app.state, "field_settings", None)
+    if limits is None:
+        limits = FieldSettings()
+        app.state.field_settings = limits
+    return limits
+
+
+# ---------------------------------------------------------------------------------------------
+# The page, its service worker and manifest
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _version(stamp: tuple[tuple[str, int, int], ...]) -> str:
+    """Return a short hash of the field assets (changes whenever one of them changes)."""
+    digest = hashlib.sha256()
+    for name, _, _ in stamp:
+        digest.update((FIELD_DIR / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def asset_version() -> str:
+    """Return the current version tag of the field app's own files."""
+    stamp = []
+    for name in FIELD_ASSETS:
+        st = (FIELD_DIR / name).stat()
+        stamp.append((name, int(st.st_mtime_ns), int(st.st_size)))
+    return _version(tuple(stamp))
+
+
+def page_config(app: FastAPI) -> dict[str, Any]:
+    """Return what the page needs to know: thresholds, limits, vocabularies, basemap."""
+    limits = field_limits(app)
+    settings = app.state.settings
+    return {
+        "version": asset_version(),
+        "accuracy_threshold_m": limits.accuracy_threshold_m,
+        "photo_max_bytes": limits.photo_max_bytes,
+        "max_photos": limits.max_photos,
+        "nearby_radius_m": limits.nearby_radius_m,
+        "nearby_limit": limits.nearby_limit,
+        "duplicate_radius_m": limits.duplicate_radius_m,
+        "off_site_min_m": limits.off_site_min_m,
+        "tile_url": settings.tile_url,
+        "tile_attribution": settings.tile_attribution,
+        "tile_crs": settings.tile_crs,
+        "categories": [{"value": c.value, "zh": c.zh, "en": c.en} for c in vocab.Category],
+        "findings": [{"value": f.value, "zh": f.zh, "en": f.en} for f in vocab.Finding],
+    }
+
+
+@router.get("/field", response_class=HTMLResponse, summary="The inspectors' field app")
+@router.get("/field/", response_class=HTMLResponse, include_in_schema=False)
+def field_page(request: Request, principal: Submitter) -> HTMLResponse:
+    """Serve the installable, offline-first field page with its configuration inlined."""
+    config = json.dumps(page_config(request.app), ensure_ascii=False).replace("</", "<\\/")
+    html = (FIELD_DIR / "index.html").read_text(encoding="utf-8")
+    html = html.replace("__FIELD_CONFIG__", config).replace("__VERSION__", asset_version())
+    response = html_page(request, html)
+    response.headers.update(NO_CACHE)
+    return response
+
+
+@router.get("/field/sw.js", include_in_schema=False, dependencies=PUBLIC)
+def field_service_worker() -> Response:
+    """Serve the service worker, versioned by the assets' hash, scoped to /field."""
+    body = (FIELD_DIR / "sw.js").read_text(encoding="utf-8").replace("__VERSION__", asset_version())
+    headers = {**NO_CACHE, "Service-Worker-Allowed": "/field"}
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+@router.get("/field/manifest.webmanifest", include_in_schema=False, dependencies=PUBLIC)
+def field_manifest() -> Response:
+    """Serve the web app manifest with its registered media type (fetched without cookies)."""
+    body = (FIELD_DIR / "manifest.webmanifest").read_bytes()
+    return Response(body, media_type="application/manifest+json", headers=NO_CACHE)
+
+
+@router.get("/api/field/config", summary="Field-app thresholds, limits and vocabularies")
+def field_config(request: Request, principal: Reader) -> dict:
+    return page_config(request.app)
+
+
+# ---------------------------------------------------------------------------------------------
+# Around the inspector
+# ---------------------------------------------------------------------------------------------
+
+
+def _point(lon: str, lat: str, crs: str) -> tuple[float, float]:
+    """Return WGS-84 (lon, lat) from query text in ``crs``, or a 422 naming the field."""
+    try:
+        name = coords.normalize_crs(crs)
+    except ValueError as exc:
+        raise LedgerError(str(exc), field="crs") from None
+    try:
+        x, y = coords.validate_lonlat(lon, lat)
+    except coords.CoordinateError as exc:
+        raise LedgerError(exc.message, field=exc.field) from None
+    wx, wy = coords.to_wgs84(x, y, name)
+    return float(wx), float(wy)
+
+
+def _category(category: str | None) -> str | None:
+    """Return a known category or raise a 422."""
+    if category and category not in vocab.values(vocab.Category):
+        raise LedgerError(f"category {category!r} is unknown / 类别无效", field="category")
+    return category or None
+
+
+@router.get("/api/field/nearby", summary="Open problems nearest a point, in metres")
+def field_nearby(
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    lon: str,
+    lat: str,
+    crs: str = "wgs84",
+    radius_m: Annotated[float | None, Query(gt=0, le=50_000)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    category: str | None = None,
+) -> dict:
+    """Nearest N open problems of the caller's townships within R metres, nearest first."""
+    limits = field_limits(request.app)
+    x, y = _point(lon, lat, crs)
+    radius = radius_m or limits.nearby_radius_m
+    found = nearest_open_problems(
+        session,
+        x,
+        y,
+        radius_m=radius,
+        limit=limit or limits.nearby_limit,
+        category=_category(category),
+        townships=principal.townships,
+    )
+    return {"lon": x, "lat": y, "radius_m": radius, "problems": found}
+
+
+@router.get(
+    "/api/field/hints",
+    summary="Protection zones and likely duplicates at a point, before submitting",
+)
+def field_hints(
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    lon: str,
+    lat: str,
+    crs: str = "wgs84",
+    category: str | None = None,
+    problem_code: str | None = None,
+) -> dict:
+    """Zones holding the point; open same-category problems within the duplicate radius."""
+    x, y = _point(lon, lat, crs)
+    return hints(
+        session,
+        x,
+        y,
+        category=_category(category),
+        problem_code=problem_code,
+        duplicate_radius_m=field_limits(request.app).duplicate_radius_m,
+        townships=principal.townships,
+    )
+
+
+@router.get("/api/field/pack", summary="Open problems and protection zones for offline use")
+def field_pack(principal: Reader, session: SessionDep) -> JSONResponse:
+    return JSONResponse(offline_pack(session, principal.townships), headers=NO_CACHE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inspections
+# ---------------------------------------------------------------------------------------------
+
+
+def _too_large(what: str, limit: int) -> HTTPException:
+    """Return the 413 for a body over ``limit`` bytes."""
+    return HTTPException(413, f"{what} is over the limit of {limit:,} bytes / 超过大小上限")
+
+
+async def _read_body(request: Request, limit: int, what: str) -> bytes:
+    """Read the request body, refusing it with 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(what, limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(what, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_upload(upload: UploadFile, limit: int) -> bytes:
+    """Read an uploaded file part, refusing it with 413 when it exceeds ``limit`` bytes."""
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(f"photo {upload.filename!r}", limit)
+    return data
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """Parse a JSON object or raise a 422 naming the body."""
+    try:
+        value = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LedgerError(
+            f"the body is not valid JSON ({exc}) / 请求体不是有效 JSON", field="body"
+        ) from None
+    if not isinstance(value, dict):
+        raise LedgerError("the body must be a JSON object / 请求体须为 JSON 对象", field="body")
+    return value
+
+
+async def _form_photos(request: Request, limits: FieldSettings) -> tuple[Any, list]:
+    """Parse a multipart form; return it and its photo parts as (bytes, filename) pairs."""
+    declared = request.headers.get("content-length")
+    ceiling = limits.max_photos * limits.photo_max_bytes + FORM_OVERHEAD
+    if declared and declared.isdigit() and int(declared) > ceiling:
+        raise _too_large("the upload", ceiling)
+    form = await request.form(max_files=limits.max_photos, max_fields=50)
+    photos = []
+    for key in ("photos", "photo", "file"):
+        for part in form.getlist(key):
+            if isinstance(part, UploadFile):
+                photos.append((await _read_upload(part, limits.photo_max_bytes), part.filename))
+    return form, photos
+
+
+def _visible(principal: Principal, inspection: Inspection) -> bool:
+    """Whether the caller may see an inspection: their own, or one in their townships."""
+    return inspection.inspector == principal.name or principal.can_see(inspection.township_code)
+
+
+def _submit(app: FastAPI, raw: dict, principal: Principal, photos: list) -> tuple[int, dict]:
+    """Store one submission in its own transaction; answer only after it committed."""
+    limits = field_limits(app)
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        try:
+            with session.begin():
+                result = submit_inspection(
+                    session,
+                    raw,
+                    inspector=principal.name,
+                    photos=photos,
+                    attachments_dir=app.state.settings.attachments_dir,
+                    limits=limits,
+                    townships=principal.townships,
+                )
+                body = inspection_dict(session, result.inspection)
+        except PhotoError as exc:
+            raise HTTPException(exc.status, exc.message) from None
+        body["created"] = result.created
+        body["suspected_rebounds"] = result.suspected_rebounds
+        body["hints"] = hints(
+            session,
+            body["lon"],
+            body["lat"],
+            category=body["category"],
+            problem_code=body["problem_code"],
+            duplicate_radius_m=limits.duplicate_radius_m,
+            townships=principal.townships,
+            exclude_uuid=body["uuid"],
+        )
+    return (201 if result.created else 200), body
+
+
+@router.post(
+    "/api/inspections",
+    status_code=201,
+    summary="Submit an inspection (JSON, or multipart with photos); idempotent on uuid",
+    responses={
+        200: {"description": "the same uuid and content were already stored: the stored result"},
+        201: {"description": "created"},
+        409: {"description": "the uuid was already used for different content; nothing changed"},
+        413: {"description": "a photo is over the size limit"},
+        415: {"description": "a photo is not JPEG, PNG or HEIC/HEIF"},
+        422: {"description": "a field is invalid; `field` names it"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["uuid", "lon", "lat", "observed_at", "finding"],
+                        "properties": {name: {} for name in FIELDS},
+                    }
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "inspection": {"type": "string", "description": "the JSON payload"},
+                            "photos": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                            },
+                        },
+                    }
+                },
+            },
+        }
+    },
+)
+async def inspections_create(request: Request, principal: Submitter) -> JSONResponse:
+    """Create an inspection once per client UUID; photos ride along or follow by PUT."""
+    limits = field_limits(request.app)
+    content_type = request.headers.get("content-type", "")
+    photos: list = []
+    if content_type.startswith("multipart/form-data"):
+        form, photos = await _form_photos(request, limits)
+        try:
+            if isinstance(form.get("inspection"), str):
+                raw = _json_object(str(form["inspection"]).encode("utf-8"))
+            else:
+                raw = {k: form[k] for k in FIELDS if isinstance(form.get(k), str)}
+        finally:
+            await form.close()
+    else:
+        raw = _json_object(await _read_body(request, JSON_BODY_MAX, "the body"))
+    status, body = await run_in_threadpool(_submit, request.app, raw, principal, photos)
+    return JSONResponse(body, status_code=status)
+
+
+@router.get("/api/inspections/{uuid}", summary="A stored inspection with its photos and flags")
+def inspections_read(uuid: str, principal: Reader, session: SessionDep) -> dict:
+    inspection = get_inspection(session, uuid)
+    if inspection is None or not _visible(principal, inspection):
+        raise NotFound(f"no inspection {uuid}")
+    return inspection_dict(session, inspection)
+
+
+def _attach(
+    app: FastAPI, uuid: str, photos: list, principal: Principal, sha: str | None
+) -> tuple[int, dict]:
+    """Attach photos to a stored inspection in one transaction; 201 if any was new."""
+    limits = field_limits(app)
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        try:
+            with session.begin():
+                inspection = get_inspection(session, uuid)
+                if inspection is None or not _visible(principal, inspection):
+                    raise NotFound(f"no inspection {uuid}; submit it before its photos")
+                results = [
+                    attach_photo(
+                        session,
+                        inspection,
+                        data,
+                        actor=principal.name,
+                        filename=name,
+                        attachments_dir=app.state.settings.attachments_dir,
+                        expected_sha256=sha,
+                        limits=limits,
+                    )
+                    for data, name in photos
+                ]
+                described = [
+                    {**attachment_dict(r.attachment, inspection.uuid), "created": r.created}
+                    for r in results
+                ]
+                flags = list(inspection.flags or [])
+        except PhotoError as exc:
+            raise HTTPException(exc.status, exc.message) from None
+    created = any(r.created for r in results)
+    body = {"inspection_uuid": uuid, "flags": flags, "photos": described}
+    if len(described) == 1:
+        body.update(described[0])
+    return (201 if created else 200), body
+
+
+@router.put(
+    "/api/inspections/{uuid}/photos/{sha256}",
+    status_code=201,
+    summary="Upload one photo as the raw body, keyed by its SHA-256 (re-sending is harmless)",
+    responses={200: {"description": "already attached"}, 413: {}, 415: {}, 404: {}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def photo_put(
+    uuid: str, sha256: str, request: Request, principal: Submitter
+) -> JSONResponse:
+    """Attach the body as a photo; the body must hash to ``sha256`` (a cut-off upload does not)."""
+    if not SHA256_RE.match(sha256):
+        raise LedgerError(
+            "sha256 must be 64 lower-case hex digits / sha256 格式无效", field="sha256"
+        )
+    limits = field_limits(request.app)
+    data = await _read_body(request, limits.photo_max_bytes, "the photo")
+    name = unquote(request.headers.get("x-filename", ""))
+    status, body = await run_in_threadpool(
+        _attach, request.app, uuid, [(data, name)], principal, sha256
+    )
+    return JSONResponse(body, status_code=status)
+
+
+@router.post(
+    "/api/inspections/{uuid}/photos",
+    status_code=201,
+    summary="Upload photos as multipart form parts named `photos`",
+    responses={200: {"description": "all already attached"}, 413: {}, 415: {}, 404: {}},
+)
+async def photo_post(uuid: str, request: Request, principal: Submitter) -> JSONResponse:
+    """Attach each multipart photo part; parts already attached answer as such."""
+    limits = field_limits(request.app)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(
+            415, "send multipart/form-data with `photos` parts / 请用 multipart 上传"
+        )
+    form, photos = await _form_photos(request, limits)
+    await form.close()
+    if not photos:
+        raise LedgerError("no photo parts (name them `photos`) / 没有照片", field="photos")
+    status, body = await run_in_threadpool(_attach, request.app, uuid, photos, principal, None)
+    return JSONResponse(body, status_code=status)
+
+
+@router.get(
+    "/api/inspections/{uuid}/photos/{sha256}",
+    response_class=FileResponse,
+    summary="One photo of an inspection, as the image it was checked to be",
+)
+def photo_get(
+    uuid: str, sha256: str, principal: Reader, session: SessionDep, settings: SettingsDep
+) -> Response:
+    inspection = get_inspection(session, uuid)
+    attachment = None
+    if inspection is not None and _visible(principal, inspection) and SHA256_RE.match(sha256):
+        attachment = session.scalars(
+            select(Attachment).where(
+                Attachment.inspection_id == inspection.id, Attachment.sha256 == sha256
+            )
+        ).first()
+    if attachment is None:
+        raise NotFound(f"no photo {sha256} on inspection {uuid}")
+    path: Path = blob_path(settings.attachments_dir, sha256)
+    if not path.is_file():
+        raise NotFound(f"photo {sha256} is recorded but its file is missing")
+    disposition = f"inline; filename*=UTF-8''{quote(attachment.filename)}"
+    return FileResponse(
+        path,
+        media_type=attachment.media_type,
+        headers={**PHOTO_HEADERS, "Content-Disposition": disposition},
+    )
