@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import quote
 
@@ -12,11 +13,9 @@ from starlette.datastructures import UploadFile
 
 from gis.excel_ledger import run_ledger_import
 from gis.exports import ExportFormat, export_ledger
-from gis.problems import ProblemQuery
-from gis.vocab import Category, Source, Status
-from gis.vocab import Warning as WarningColour
+from gis.vocab import Source
 from server.deps import EngineDep, SessionDep, TodayDep
-from server.routes.problems import parse_bbox
+from server.routes.problems import ProblemFilters
 from server.security import principal_dep
 
 router = APIRouter(prefix="/api", tags=["ledger import/export"])
@@ -83,28 +82,11 @@ def export_ledger_download(
     principal: Exporter,
     session: SessionDep,
     today: TodayDep,
+    filters: ProblemFilters,
     fmt: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.XLSX,
-    township: Annotated[list[str] | None, Query(description="township codes")] = None,
-    status: Annotated[list[Status] | None, Query()] = None,
-    category: Annotated[list[Category] | None, Query()] = None,
-    source: Annotated[list[Source] | None, Query()] = None,
-    overdue: bool | None = None,
-    warning: Annotated[list[WarningColour] | None, Query()] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    q: Annotated[str | None, Query(description="text in code, description, unit, person")] = None,
 ) -> Response:
     """The problems within the caller's townships that match the filters, as a download."""
-    query = ProblemQuery(
-        township_codes=tuple(township) if township else None,
-        statuses=tuple(s.value for s in status) if status else None,
-        categories=tuple(c.value for c in category) if category else None,
-        sources=tuple(s.value for s in source) if source else None,
-        overdue=overdue,
-        warnings=tuple(w.value for w in warning) if warning else None,
-        bbox=parse_bbox(bbox),
-        text=q,
-        scope=principal.townships,
-    )
+    query = replace(filters, scope=principal.townships)
     export = export_ledger(session, query, fmt, today=today)
     chinese = f"整改台账-{today.isoformat()}.{fmt.value}"
     disposition = f"attachment; filename=\"{export.filename}\"; filename*=UTF-8''{quote(chinese)}"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -52,6 +53,32 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
+def problem_filters(
+    township: Annotated[list[str] | None, Query(description="township codes")] = None,
+    status: Annotated[list[Status] | None, Query()] = None,
+    category: Annotated[list[Category] | None, Query()] = None,
+    source: Annotated[list[Source] | None, Query()] = None,
+    overdue: bool | None = None,
+    warning: Annotated[list[WarningColour] | None, Query()] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    q: Annotated[str | None, Query(description="text in code, description, unit, person")] = None,
+) -> ProblemQuery:
+    """The ledger's list filters from the query string (the route adds the caller's scope)."""
+    return ProblemQuery(
+        township_codes=tuple(township) if township else None,
+        statuses=tuple(s.value for s in status) if status else None,
+        categories=tuple(c.value for c in category) if category else None,
+        sources=tuple(s.value for s in source) if source else None,
+        overdue=overdue,
+        warnings=tuple(w.value for w in warning) if warning else None,
+        bbox=parse_bbox(bbox),
+        text=q,
+    )
+
+
+ProblemFilters = Annotated[ProblemQuery, Depends(problem_filters)]
+
+
 def _one(session: Session, code: str, today: date) -> dict:
     row = session.execute(
         text(
@@ -71,14 +98,7 @@ def problems_list(
     request: Request,
     session: SessionDep,
     today: TodayDep,
-    township: Annotated[list[str] | None, Query(description="township codes")] = None,
-    status: Annotated[list[Status] | None, Query()] = None,
-    category: Annotated[list[Category] | None, Query()] = None,
-    source: Annotated[list[Source] | None, Query()] = None,
-    overdue: bool | None = None,
-    warning: Annotated[list[WarningColour] | None, Query()] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    q: Annotated[str | None, Query(description="text in code, description, unit, person")] = None,
+    filters: ProblemFilters,
     updated_since: datetime | None = None,
     as_of: Annotated[date | None, Query(description="the ledger as it stood on this day")] = None,
     sort: Literal[tuple(SORTS)] = "code",  # type: ignore[valid-type]
@@ -88,15 +108,8 @@ def problems_list(
     f: Literal["json", "geojson"] | None = None,
 ) -> JSONResponse:
     """Problems with derived ``overdue``, ``warning``, ``days_overdue``; paged by cursor."""
-    query = ProblemQuery(
-        township_codes=tuple(township) if township else None,
-        statuses=tuple(s.value for s in status) if status else None,
-        categories=tuple(c.value for c in category) if category else None,
-        sources=tuple(s.value for s in source) if source else None,
-        overdue=overdue,
-        warnings=tuple(w.value for w in warning) if warning else None,
-        bbox=parse_bbox(bbox),
-        text=q,
+    query = replace(
+        filters,
         updated_since=updated_since,
         as_of=as_of,
         sort=sort,
