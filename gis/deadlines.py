@@ -36,9 +36,14 @@ def days_overdue_sql(alias: str = "p", today: str = ":today") -> str:
     return f"(CAST({today} AS date) - ({due_date_sql(alias)}))"
 
 
+def open_sql(alias: str = "p") -> str:
+    """SQL boolean: the problem is open (any status but closed, 未销号)."""
+    return f"({alias}.status <> 'closed')"
+
+
 def overdue_sql(alias: str = "p", today: str = ":today") -> str:
-    """SQL boolean: not closed and the due date is before ``today``."""
-    return f"({alias}.status <> 'closed' AND COALESCE({days_overdue_sql(alias, today)} > 0, false))"
+    """SQL boolean: open and the due date is before ``today``."""
+    return f"({open_sql(alias)} AND COALESCE({days_overdue_sql(alias, today)} > 0, false))"
 
 
 def warning_sql(

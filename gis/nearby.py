@@ -16,13 +16,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis import vocab
+from gis.deadlines import open_sql
 from gis.sqlgeo import as_geojson_sql
 from gis.townships import township_for_point
 
 # Shortest metres per degree of latitude (at the equator) and of longitude at the equator, WGS-84.
 _M_PER_DEG_LAT_MIN = 110_574.0
 _M_PER_DEG_LON_EQ = 111_320.0
-OPEN = "p.status <> 'closed'"
+OPEN = open_sql("p")
 ZONE_ORDER = {"1": 0, "2": 1, "quasi": 2}
 DESCRIPTION_CHARS = 120
 

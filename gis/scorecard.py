@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.deadlines import days_overdue_sql, overdue_sql
+from gis.deadlines import days_overdue_sql, open_sql, overdue_sql
 from gis.problems import ProblemQuery, end_of_day
 
 
@@ -53,7 +53,7 @@ def township_scorecard(
     sql = f"""
         SELECT t.code, t.name,
             count(p.id) AS total,
-            count(p.id) FILTER (WHERE p.status <> 'closed') AS open,
+            count(p.id) FILTER (WHERE {open_sql('p')}) AS open,
             count(p.id) FILTER (WHERE {overdue_sql("p")}) AS overdue,
             count(p.id) FILTER (WHERE p.status = 'rebounded') AS rebounded,
             count(p.id) FILTER (WHERE p.status = 'closed') AS closed,

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.config import get_settings
-from gis.deadlines import days_overdue_sql, due_date_sql, warning_sql
+from gis.deadlines import days_overdue_sql, due_date_sql, open_sql, warning_sql
 from gis.ledger import Conflict, LedgerError, NotFound
 from gis.models import (
     NOTICE_CHANNEL_KINDS,
@@ -242,13 +242,13 @@ def _trigger_sql(rule: NoticeRule) -> tuple[str, dict[str, Any]]:
     if rule.trigger == "days_before":
         return (
             f"SELECT {problem_cols}, 'due:' || ({due})::text AS episode, {deadline_facts} AS facts"
-            f" FROM problems p WHERE p.status <> 'closed' AND {d} BETWEEN -:days AND 0",
+            f" FROM problems p WHERE {open_sql('p')} AND {d} BETWEEN -:days AND 0",
             {"days": days or 0},
         )
     if rule.trigger == "days_after":
         return (
             f"SELECT {problem_cols}, 'due:' || ({due})::text AS episode, {deadline_facts} AS facts"
-            f" FROM problems p WHERE p.status <> 'closed' AND {d} >= :days",
+            f" FROM problems p WHERE {open_sql('p')} AND {d} >= :days",
             {"days": days or 0},
         )
     if rule.trigger == "rebound":
@@ -263,7 +263,7 @@ def _trigger_sql(rule: NoticeRule) -> tuple[str, dict[str, Any]]:
             " FROM problems p JOIN LATERAL (SELECT e.at, e.reason FROM events e"
             " WHERE e.problem_id = p.id AND e.action = 'rebound'"
             " ORDER BY e.at DESC, e.id DESC LIMIT 1) e ON TRUE"
-            " WHERE p.rebound_count > 0 AND p.status <> 'closed'"
+            f" WHERE p.rebound_count > 0 AND {open_sql('p')}"
             f" AND {_local_day('e.at')} <= CAST(:today AS date){window}",
             {"days": days or 0},
         )

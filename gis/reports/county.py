@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.config import get_settings
+from gis.deadlines import open_sql
 from gis.problems import ProblemQuery, end_of_day, map_class_sql
 from gis.reports.hotspot_cells import CountyHotspots, county_hotspots
 from gis.reports.periods import ReportDate, add_months, last_months, month_start
@@ -154,7 +155,7 @@ def _categories(
 ) -> tuple[dict[str, dict[str, CategoryCount]], dict[str, int], dict[str, int]]:
     sql = f"""
         SELECT p.township_code AS code, p.category,
-            count(*) FILTER (WHERE p.status <> 'closed') AS open,
+            count(*) FILTER (WHERE {open_sql('p')}) AS open,
             count(*) AS total,
             count(*) FILTER (WHERE p.reported_at >= :m0 AND p.reported_at < :m1) AS new_now,
             count(*) FILTER (WHERE p.reported_at >= :pm0 AND p.reported_at < :pm1) AS new_prev

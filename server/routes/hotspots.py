@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from gis.auth import Principal
 from gis.display import for_display
 from gis.hotspot_data import (
     DEFAULT_EPS_M,
@@ -51,20 +51,20 @@ BandParam = Annotated[
 ShapeParam = Annotated[Literal["hex", "square"], Query(description="cell shape")]
 
 
-def _filter(
-    principal: Principal,
-    kind: str,
-    category: Category | None,
-    source: str | None,
-    since: date | None,
-    until: date | None,
-    township: str | None,
+def point_filter(
+    principal: Reader,
+    kind: InputParam = "problems",
+    category: Category | None = None,
+    source: SourceParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    township: TownshipParam = None,
 ) -> PointFilter:
-    """The point filter of a request, within the caller's townships."""
+    """The incidents a request analyses, within the caller's townships."""
     if township:
         forbid_out_of_scope(principal, township)
     return PointFilter(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         categories=(category.value,) if category else None,
         sources=(source,) if source else None,
         since=since,
@@ -72,6 +72,9 @@ def _filter(
         township_codes=(township,) if township else None,
         scope=principal.townships,
     )
+
+
+Incidents = Annotated[PointFilter, Depends(point_filter)]
 
 
 def _respond(build: Callable[[], dict[str, Any]], crs: str) -> JSONResponse:
@@ -90,16 +93,10 @@ def _respond(build: Callable[[], dict[str, Any]], crs: str) -> JSONResponse:
     summary="Gi* hot and cold spots (FDR-corrected bins −3…3) of problems or complaints",
 )
 def hotspots(
-    principal: Reader,
+    flt: Incidents,
     session: SessionDep,
     today: TodayDep,
     settings: SettingsDep,
-    kind: InputParam = "problems",
-    category: Category | None = None,
-    source: SourceParam = None,
-    since: SinceParam = None,
-    until: UntilParam = None,
-    township: TownshipParam = None,
     cell_m: CellParam = None,
     band_m: BandParam = None,
     shape: ShapeParam = "hex",
@@ -109,7 +106,6 @@ def hotspots(
     ] = "townships",
 ) -> JSONResponse:
     """Gi* cells with count, z, p, FDR bin and band_m, plus the explanations."""
-    flt = _filter(principal, kind, category, source, since, until, township)
     return _respond(
         lambda: analyse_hotspots(
             session, flt, today=today, cell_m=cell_m, band_m=band_m, shape=shape, area=area
@@ -120,16 +116,10 @@ def hotspots(
 
 @router.get("/clusters.geojson", summary="DBSCAN clusters (PostGIS ST_ClusterDBSCAN, metres)")
 def clusters(
-    principal: Reader,
+    flt: Incidents,
     session: SessionDep,
     today: TodayDep,
     settings: SettingsDep,
-    kind: InputParam = "problems",
-    category: Category | None = None,
-    source: SourceParam = None,
-    since: SinceParam = None,
-    until: UntilParam = None,
-    township: TownshipParam = None,
     eps_m: Annotated[float, Query(gt=0, le=20_000, description="neighbourhood radius, m")] = (
         DEFAULT_EPS_M
     ),
@@ -138,7 +128,6 @@ def clusters(
     ),
 ) -> JSONResponse:
     """DBSCAN clusters of the filtered incidents, eps in metres."""
-    flt = _filter(principal, kind, category, source, since, until, township)
     return _respond(
         lambda: dbscan_clusters(
             session, flt, today=today, eps_m=eps_m, min_points=min_points
@@ -152,14 +141,10 @@ def clusters(
     summary="Emerging hot spot category per cell over the last months (Esri's 17 patterns)",
 )
 def trends(
-    principal: Reader,
+    flt: Incidents,
     session: SessionDep,
     today: TodayDep,
     settings: SettingsDep,
-    kind: InputParam = "problems",
-    category: Category | None = None,
-    source: SourceParam = None,
-    township: TownshipParam = None,
     months: Annotated[int, Query(ge=MIN_STEPS, le=120, description="monthly time steps")] = (
         DEFAULT_MONTHS
     ),
@@ -168,7 +153,7 @@ def trends(
     shape: ShapeParam = "hex",
 ) -> JSONResponse:
     """Emerging hot spot category of every occupied cell over monthly steps."""
-    flt = _filter(principal, kind, category, source, None, None, township)
+    flt = replace(flt, since=None, until=None)  # the window is the last `months` months
     return _respond(
         lambda: emerging_trends(
             session, flt, today=today, months=months, cell_m=cell_m, band_m=band_m, shape=shape
