@@ -42,11 +42,11 @@ SinceParam = Annotated[date | None, Query(description="first local date (inclusi
 UntilParam = Annotated[date | None, Query(description="last local date (inclusive)")]
 TownshipParam = Annotated[str | None, Query(pattern=r"^\d{12}$")]
 CellParam = Annotated[
-    float | None, Query(gt=0, le=50_000, description="cell size in metres (default: automatic)")
+    float | None, Query(ge=10, le=50_000, description="cell size in metres (default: automatic)")
 ]
 BandParam = Annotated[
     float | None,
-    Query(gt=0, le=200_000, description="Gi* distance band in metres (default: automatic)"),
+    Query(ge=10, le=200_000, description="Gi* distance band in metres (default: automatic)"),
 ]
 ShapeParam = Annotated[Literal["hex", "square"], Query(description="cell shape")]
 
