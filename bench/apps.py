@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 def lookback_app() -> FastAPI:
     from gis.config import Settings
-    from gis.db import make_engine
+    from gis.db.engine import make_engine
     from server.app import create_app
 
     url = os.environ["LOOKBACK_BENCH_URL"]

@@ -26,8 +26,8 @@ import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gis.cluster import SUPERUSER, Cluster, free_port
-from gis.db import make_engine, upgrade
+from gis.db.embedded import SUPERUSER, Cluster, free_port
+from gis.db.engine import make_engine, upgrade
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DB = "lookback_bench"
@@ -99,7 +99,7 @@ def open_database(cluster: Cluster | None = None, name: str = BENCH_DB) -> Datab
 
 def make_token(engine: Engine, role: str = "admin", name: str | None = None) -> dict[str, str]:
     """A user of ``role`` with a bearer token; returns the ``Authorization`` header."""
-    from gis import auth
+    from gis.access import auth
 
     user_name = name or f"bench-{role}"
     with Session(engine) as s, s.begin():

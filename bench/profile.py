@@ -69,9 +69,9 @@ def profile(engine: Engine, name: str, work: Callable[[Session], object], top: i
 def _wall(engine: Engine) -> None:
     from bench.cases.wall import wall_bbox
     from bench.geo import county_frame
-    from gis.mapdata import complaint_heat, problems_for_view
-    from gis.problems import ProblemQuery, map_class_counts
-    from gis.scorecard import township_scorecard
+    from gis.ledger.query import ProblemQuery, map_class_counts
+    from gis.ledger.scorecard import township_scorecard
+    from gis.maps.live import complaint_heat, problems_for_view
 
     extent, seat = county_frame(engine)
     for zoom, bbox in ((12, extent), (14, wall_bbox(seat, 14))):
@@ -85,7 +85,7 @@ def _wall(engine: Engine) -> None:
 
 def _ogc(engine: Engine) -> None:
     from bench.geo import county_frame
-    from gis.features import PROBLEMS, FeatureQuery, count_features, features_page
+    from gis.ogc.features import PROBLEMS, FeatureQuery, count_features, features_page
 
     (x0, y0, x1, y1), _ = county_frame(engine)
     box = (x0 + (x1 - x0) * 0.4, y0 + (y1 - y0) * 0.4, x0 + (x1 - x0) * 0.6, y0 + (y1 - y0) * 0.6)
@@ -97,13 +97,13 @@ def _ogc(engine: Engine) -> None:
 def _join(engine: Engine) -> None:
     """The township assignment's own EXPLAIN ANALYZE, which also times its foreign-key checks
     (auto_explain would add its overhead to each of those 100k nested statements)."""
-    from gis.townships import township_of_sql
+    from gis.geo.townships import township_of_sql
 
     sql = f"""
         UPDATE problems AS x SET township_code = {township_of_sql("x.geom")}
         WHERE x.township_code IS NULL AND x.geom IS NOT NULL
           AND EXISTS (SELECT 1 FROM townships t WHERE ST_Intersects(t.geom, x.geom))
-    """  # the statement of gis.townships.assign_missing_townships
+    """  # the statement of gis.geo.townships.assign_missing_townships
     with Session(engine) as s:
         s.execute(text("UPDATE problems SET township_code = NULL"))
         t0 = time.perf_counter()
@@ -114,7 +114,7 @@ def _join(engine: Engine) -> None:
 
 
 def _ingest(engine: Engine) -> None:
-    from gis.complaints import ComplaintInput, create_complaint
+    from gis.ledger.complaints import ComplaintInput, create_complaint
 
     def work(s: Session) -> None:
         create_complaint(s, ComplaintInput(
@@ -140,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
     db = None
     if args.url:
-        from gis.db import make_engine
+        from gis.db.engine import make_engine
 
         engine = make_engine(args.url)
     else:
         from bench.env import open_database
-        from gis.demo import load_demo
+        from gis.demo.county import load_demo
 
         db = open_database()
         engine = db.engine

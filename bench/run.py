@@ -1,8 +1,8 @@
 """Run the benchmark suite: ``python -m bench.run [--quick]`` (``make bench`` is the full run).
 
 Starts a private PostgreSQL + PostGIS cluster in a temporary folder, loads the demo county with
-:func:`gis.demo.load_demo`, runs each comparison with its peer on the same data in the same run,
-prints a table and writes ``results.json`` and ``RESULTS.md`` (by default into ``bench/``).
+:func:`gis.demo.county.load_demo`, runs each comparison with its peer on the same data in the same
+run, prints a table and writes ``results.json`` and ``RESULTS.md`` (by default into ``bench/``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bench.report import (
     write_json,
     write_markdown,
 )
-from gis.cluster import Cluster
+from gis.db.embedded import Cluster
 
 FULL_COMMAND = ".venv/bin/python -m bench.run"
 QUICK_COMMAND = "lookback bench --quick"

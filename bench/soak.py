@@ -157,9 +157,9 @@ class Spawned:
     """A private cluster with the demo county and uvicorn on a free port, removed on close."""
 
     def __init__(self, scale: int, workers: int) -> None:
-        from gis.cluster import Cluster, free_port
-        from gis.db import make_engine, upgrade
-        from gis.demo import load_demo
+        from gis.db.embedded import Cluster, free_port
+        from gis.db.engine import make_engine, upgrade
+        from gis.demo.county import load_demo
 
         self.root = Path(tempfile.mkdtemp(prefix="lookback-soak-", dir="/tmp"))
         self.root.chmod(0o755)
@@ -212,7 +212,7 @@ class Spawned:
 def _token(engine: Any) -> str:
     from sqlalchemy.orm import Session
 
-    from gis import auth
+    from gis.access import auth
 
     with Session(engine) as session, session.begin():
         auth.add_user(

@@ -9,9 +9,14 @@ import folium
 from sqlalchemy.orm import Session
 
 from gis.config import Settings
-from gis.display import for_display
-from gis.problems import MAP_CLASSES, ProblemQuery, map_class_counts, problems_feature_collection
-from gis.townships import townships_geojson
+from gis.geo.display import for_display
+from gis.geo.townships import townships_geojson
+from gis.ledger.query import (
+    MAP_CLASSES,
+    ProblemQuery,
+    map_class_counts,
+    problems_feature_collection,
+)
 from layers.assets import ExternalAssetError, external_references, localise
 from layers.legend import Legend
 from layers.problem_layer import CLASS_COLOURS, class_label, problem_layers

@@ -6,7 +6,7 @@ from typing import Any
 
 import folium
 
-from gis.hotspot_data import BIN_STYLE
+from gis.hotspots.data import BIN_STYLE
 from layers.legend import Legend
 
 LEGEND_TITLE = "热点分析 Hot spots (Gi*, FDR)"

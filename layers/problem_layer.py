@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import folium
 
-from gis.problems import MAP_CLASS_LABELS, MAP_CLASSES
+from gis.ledger.query import MAP_CLASS_LABELS, MAP_CLASSES
 
 CLASS_COLOURS = {
     "closed": "#6a9f58",

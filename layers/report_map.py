@@ -26,7 +26,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from shapely.geometry import box  # noqa: E402
 
-from gis.problems import MAP_CLASS_LABELS, MAP_CLASSES  # noqa: E402
+from gis.ledger.query import MAP_CLASS_LABELS, MAP_CLASSES  # noqa: E402
 from gis.reports.hotspot_cells import BIN_COLOURS, BIN_LABELS, HotCell  # noqa: E402
 from gis.reports.township import MonthPoint, ReportMap  # noqa: E402
 from layers.problem_layer import CLASS_COLOURS  # noqa: E402

@@ -10,9 +10,9 @@ from folium import plugins
 from sqlalchemy.orm import Session
 
 from gis.config import Settings
-from gis.display import for_display
-from gis.sites import sites_geojson
-from gis.townships import townships_geojson
+from gis.geo.display import for_display
+from gis.geo.townships import townships_geojson
+from gis.maps.sites import sites_geojson
 from gis.vocab import Category, Source
 from layers.county_map import basemap, bounds_of, page_head
 from layers.live import LiveWall

@@ -14,24 +14,28 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from gis.config import Settings, get_settings
-from gis.db import default_engine
+from gis.db.engine import default_engine
 from gis.notices.scheduler import start_scheduler
 from layers.assets import STATIC_DIR, VENDOR_DIR, VENDOR_URL
 from server import errors
 from server.ops import install_ops
 from server.routes import (
     auth,
+    complaints,
     field,
     geojson,
     health,
     hotspots,
-    ledger_extras,
     ledger_io,
+    lookbacks,
     maps,
+    metrics,
     notices,
     ogc,
     problems,
+    rebounds,
     reports,
+    townships,
     wall,
 )
 from server.security import LoginRedirect, SecurityMiddleware, content_security_policy
@@ -96,7 +100,10 @@ def create_app(
     app.include_router(maps.router)
     app.include_router(geojson.router)
     app.include_router(problems.router)
-    app.include_router(ledger_extras.router)
+    app.include_router(complaints.router)
+    app.include_router(lookbacks.router)
+    app.include_router(rebounds.router)
+    app.include_router(townships.router)
     app.include_router(wall.router)
     app.include_router(ogc.router)
     app.include_router(hotspots.router)
@@ -104,6 +111,7 @@ def create_app(
     app.include_router(notices.router)
     app.include_router(ledger_io.router)
     app.include_router(field.router)
+    app.include_router(metrics.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gis.config import Settings
-from gis.deadlines import local_today
+from gis.ledger.deadlines import local_today
 
 
 def get_engine(request: Request) -> Engine:

@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from gis.ledger import Conflict, LedgerError, NotFound
-from gis.lifecycle import TransitionError
+from gis.ledger.lifecycle import TransitionError
+from gis.ledger.writes import Conflict, LedgerError, NotFound
 
 log = logging.getLogger("lookback.server")
 

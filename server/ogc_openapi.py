@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gis.features import SUPPORTED_CRS, Collection, Property
+from gis.ogc.features import SUPPORTED_CRS, Collection, Property
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"

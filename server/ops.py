@@ -390,11 +390,10 @@ class OpsMiddleware:
 
 
 def install_ops(app: FastAPI, settings: OpsSettings | None = None) -> None:
-    """Add logging, request ids, metrics and ``GET /metrics`` to ``app`` (once)."""
+    """Add logging, request ids and metrics to ``app`` (once); ``GET /metrics`` is
+    :mod:`server.routes.metrics`, which the app includes like every other route."""
     if getattr(app.state, "ops_installed", False):
         return
-    from server.routes import metrics
-
     settings = settings or OpsSettings()
     app.state.ops_settings = settings
     configure_logging(settings)
@@ -402,7 +401,6 @@ def install_ops(app: FastAPI, settings: OpsSettings | None = None) -> None:
     if isinstance(engine, Engine):
         instrument_engine(engine)
     app.add_middleware(OpsMiddleware)
-    app.include_router(metrics.router)
     app.state.ops_installed = True
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gis.lifecycle import ACTIONS
+from gis.ledger.lifecycle import ACTIONS
 from gis.vocab import Category, ComplaintChannel, ComplaintKind, DeadlineKind, Source
 
 ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]

@@ -1,6 +1,6 @@
 """Authentication and authorisation at the edge: bearer tokens, session cookies, CSRF, headers.
 
-Every route declares one permission with :class:`Requires` (see :mod:`gis.permissions`). The
+Every route declares one permission with :class:`Requires` (see :mod:`gis.access.permissions`). The
 dependency resolves the caller (``Authorization: Bearer`` or the ``lookback_session`` cookie),
 refuses anonymous callers with 401 (browsers asking for HTML are sent to ``/login``) and callers
 without the permission with 403, before the request body is even read.
@@ -18,9 +18,9 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from gis import auth
-from gis.auth import Principal
-from gis.permissions import POLICY, allowed
+from gis.access import auth
+from gis.access.auth import Principal
+from gis.access.permissions import POLICY, allowed
 
 SCRIPT_TAG = re.compile(r"<script(?=[\s>])", re.IGNORECASE)
 SESSION_COOKIE = "lookback_session"

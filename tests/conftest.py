@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
-from gis.cluster import SUPERUSER, Cluster, free_port
-from gis.db import make_engine, upgrade
+from gis.db.embedded import SUPERUSER, Cluster, free_port
+from gis.db.engine import make_engine, upgrade
 
 DEMO_AS_OF = date(2026, 11, 23)
 DEMO_SEED = 20261123
@@ -74,7 +74,7 @@ def engine(pg_cluster: Cluster) -> Iterator[Engine]:
 def db(engine: Engine) -> Iterator[Engine]:
     """The writable test database, emptied after the test."""
     yield engine
-    from gis.models import Base
+    from gis.db.models import Base
 
     tables = ", ".join(Base.metadata.tables)
     with engine.begin() as conn:
@@ -84,7 +84,7 @@ def db(engine: Engine) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def demo_engine(pg_cluster: Cluster) -> Iterator[Engine]:
     """A migrated database holding the demo county (seed and date fixed); read-only by agreement."""
-    from gis.demo import load_demo
+    from gis.demo.county import load_demo
 
     url = create_database(pg_cluster, "lookback_demo")
     upgrade(url)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import ledger
+from gis.ledger import writes as ledger
 
 WEST = "410199101000"
 EAST = "410199100000"
@@ -119,7 +119,7 @@ def make_token(
     name: str | None = None,
 ) -> dict[str, str]:
     """A user of ``role`` with a bearer token; returns the Authorization header."""
-    from gis import auth
+    from gis.access import auth
 
     with Session(engine) as s, s.begin():
         user_name = name or f"test-{role}-{'-'.join(townships or ['all'])}"

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
-from gis import auth
+from gis.access import auth
+from gis.access.permissions import POLICY
 from gis.config import Settings
-from gis.models import ApiToken
-from gis.permissions import POLICY
+from gis.db.models import ApiToken
 from server.app import create_app
 from server.security import Requires
 from tests.factories import EAST, WEST, close, load_two_townships, make_token, new_problem
@@ -90,7 +90,7 @@ def test_role_by_route_matrix(demo_app, demo_headers) -> None:  # type: ignore[n
 @pytest.fixture
 def two_towns(db):  # type: ignore[no-untyped-def]
     """Two townships, a problem and a complaint in each, and a user per role."""
-    from gis.complaints import ComplaintInput, create_complaint
+    from gis.ledger.complaints import ComplaintInput, create_complaint
 
     with Session(db) as s, s.begin():
         load_two_townships(s)

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from gis.backup import (
+from gis.config import get_settings
+from gis.db.backup import (
     DUMP_MEMBER,
     MANIFEST_MEMBER,
     BackupError,
@@ -23,10 +24,9 @@ from gis.backup import (
     restore_backup,
     verify_archive,
 )
-from gis.cluster import Cluster, free_port
-from gis.config import get_settings
-from gis.db import make_engine, upgrade
-from gis.photos import blob_path, store_blob
+from gis.db.embedded import Cluster, free_port
+from gis.db.engine import make_engine, upgrade
+from gis.field.photos import blob_path, store_blob
 
 try:
     from tests.conftest import DEMO_AS_OF, DEMO_SEED, create_database, new_cluster_root
@@ -77,7 +77,7 @@ def file_hashes(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def source(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     """The demo county with users, tokens and three attachments (rows and files)."""
-    from gis.demo import load_demo
+    from gis.demo.county import load_demo
 
     url = create_database(pg_cluster, "lookback_backup_src")
     upgrade(url)
@@ -327,7 +327,7 @@ def test_backup_into_read_only_folder_is_a_clear_error(source: tuple, tmp_path: 
             [
                 sys.executable,
                 "-c",
-                "from server.cli_ops import ops_app; ops_app(prog_name='lookback')",
+                "from server.cli.ops import ops_app; ops_app(prog_name='lookback')",
                 "backup",
                 str(ro / "b.tar"),
             ],
@@ -369,7 +369,7 @@ def test_restore_with_read_only_attachments_is_a_clear_error(
 def test_cli_backup_and_restore(
     source: tuple, pg_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server.cli_ops import ops_app
+    from server.cli.ops import ops_app
 
     url, src_engine, attachments = source
     home = tmp_path / "home"

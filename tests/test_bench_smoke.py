@@ -18,7 +18,7 @@ from bench.config import QUICK
 from bench.peers import pygeoapi_server
 from bench.report import NOTES_MARKER
 from bench.run import run_suite
-from server.cli_bench import bench_app
+from server.cli.bench import bench_app
 
 EXPECTED = {
     "demo_load_rate",

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from gis.boundaries import BoundaryImportError, ImportReport, import_sites, import_townships
-from gis.townships import township_for_point
+from gis.geo.townships import township_for_point
+from gis.io.boundaries import BoundaryImportError, ImportReport, import_sites, import_townships
 
 WEST, EAST, NORTH = "410199101000", "410199102000", "410199001000"
 TOWNS = [
@@ -276,7 +276,7 @@ def test_protection_zones_import_with_levels(db: Engine, tmp_path: Path) -> None
 def test_cli_prints_the_report_and_dry_run_writes_nothing(
     db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server import cli_import
+    from server.cli import imports as cli_import
 
     monkeypatch.setattr(cli_import, "_engine", lambda: db)
     path = write_shapefile_4490(tmp_path)

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from gis.cluster import Cluster, ClusterError, free_port
+from gis.db.embedded import Cluster, ClusterError, free_port
 from tests.conftest import new_cluster_root
 
 

@@ -1,4 +1,4 @@
-"""Tests for gis.coords: GCJ-02/BD-09 vectors, inverses, validation, DMS parsing and metres."""
+"""Tests for gis.geo.coords: GCJ-02/BD-09 vectors, inverses, validation, DMS parsing and metres."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from pyproj import CRS, Transformer
 
-from gis import coords
-from gis.coords import CoordinateError
+from gis.geo import coords
+from gis.geo.coords import CoordinateError
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 VECTORS = REALDATA / "gcj02_vectors.json"

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gis.cluster import SUPERUSER, Cluster, find_pg_bin, free_port
 from gis.config import Settings
-from gis.db import make_engine, upgrade
+from gis.db.embedded import SUPERUSER, Cluster, find_pg_bin, free_port
+from gis.db.engine import make_engine, upgrade
 from server.app import create_app
 from server.ops import install_ops
 

@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from sqlalchemy import text
 
-from gis.db import make_engine, upgrade
-from gis.demo import load_demo
+from gis.db.engine import make_engine, upgrade
+from gis.demo.county import load_demo
 from tests.conftest import DEMO_AS_OF, DEMO_SEED, create_database
 
 CONTENT_QUERIES = {

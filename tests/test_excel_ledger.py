@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gis.config import Settings
-from gis.excel_ledger import (
+from gis.io.excel import (
     ExcelLedgerError,
     LedgerImportReport,
     header_field,
@@ -27,8 +27,8 @@ from gis.excel_ledger import (
     parse_lonlat,
     run_ledger_import,
 )
-from gis.exports import MEDIA_TYPES, ExportFormat, export_ledger
-from gis.problems import ProblemQuery
+from gis.io.exports import MEDIA_TYPES, ExportFormat, export_ledger
+from gis.ledger.query import ProblemQuery
 from server.app import create_app
 from tests.factories import EAST, T0, WEST, load_two_townships, make_token
 
@@ -610,7 +610,7 @@ def test_demo_county_export_reimports_unchanged(demo_engine: Engine) -> None:
 
 def test_lines_and_polygons_survive_a_round_trip(towns: Engine) -> None:
     """The template shows a point on a line or polygon; re-importing it keeps the shape."""
-    from gis.ledger import ProblemInput, create_problem
+    from gis.ledger.writes import ProblemInput, create_problem
 
     shapes = {
         "L-1": {"type": "LineString", "coordinates": [[113.01, 34.01], [113.05, 34.02]]},
@@ -671,7 +671,7 @@ def test_command_line_import_and_export(towns: Engine, tmp_path, monkeypatch) ->
     import typer
     from typer.testing import CliRunner
 
-    from server import cli_ledger
+    from server.cli import ledger as cli_ledger
 
     monkeypatch.setattr(cli_ledger, "_engine", lambda: towns)
     app = typer.Typer()

@@ -20,10 +20,10 @@ from PIL import Image
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gis import coords
 from gis.config import Settings
-from gis.inspections import FieldSettings
-from gis.photos import blob_path, sha256_hex
+from gis.field.inspections import FieldSettings
+from gis.field.photos import blob_path, sha256_hex
+from gis.geo import coords
 from layers.assets import external_references
 from server.app import create_app
 from tests.conftest import LiveServer
@@ -442,7 +442,7 @@ def test_photo_upload_is_content_addressed_and_idempotent(client, db, tmp_path) 
 
 
 def test_photo_is_fsynced_before_the_answer(client, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import gis.photos
+    import gis.field.photos
 
     synced: list[str] = []
     real_fsync = os.fsync
@@ -451,7 +451,7 @@ def test_photo_is_fsynced_before_the_answer(client, monkeypatch, tmp_path) -> No
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
         real_fsync(fd)
 
-    monkeypatch.setattr(gis.photos.os, "fsync", spy)
+    monkeypatch.setattr(gis.field.photos.os, "fsync", spy)
     body = payload()
     post(client, body)
     data = make_jpeg(colour="red")
@@ -592,12 +592,12 @@ def test_multipart_submission_with_photos_resumes(client, db) -> None:  # type: 
 
 
 def test_nothing_is_acknowledged_when_the_transaction_fails(app, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import gis.inspections
+    import gis.field.inspections
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gis.inspections, "record_event", broken)
+    monkeypatch.setattr(gis.field.inspections, "record_event", broken)
     with TestClient(app, raise_server_exceptions=False, headers=dict(ACTOR)) as c:
         response = post(c, payload(problem_code="T-001"))
     assert response.status_code == 500

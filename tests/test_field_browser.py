@@ -19,11 +19,11 @@ from PIL import Image
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gis import auth
+from gis.access import auth
 from gis.config import Settings
-from gis.db import make_engine, upgrade
-from gis.inspections import FieldSettings
-from gis.nearby import nearest_open_problems
+from gis.db.engine import make_engine, upgrade
+from gis.field.inspections import FieldSettings
+from gis.field.nearby import nearest_open_problems
 from server.app import create_app
 from tests.conftest import DEMO_AS_OF, DEMO_SEED, LiveServer, create_database
 from tests.test_field_api import exif_bytes, offset_point
@@ -37,7 +37,7 @@ RADIUS_M = 20_000.0
 @pytest.fixture(scope="module")
 def field_site(pg_cluster, tmp_path_factory) -> Iterator[dict]:  # type: ignore[no-untyped-def]
     """A demo county of its own, an inspector of one township, and the app serving it."""
-    from gis.demo import load_demo
+    from gis.demo.county import load_demo
 
     url = create_database(pg_cluster, "lookback_field_browser")
     upgrade(url)

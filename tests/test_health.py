@@ -6,9 +6,9 @@ import shutil
 
 from fastapi.testclient import TestClient
 
-from gis.cluster import Cluster, free_port
 from gis.config import Settings
-from gis.db import make_engine, upgrade
+from gis.db.embedded import Cluster, free_port
+from gis.db.engine import make_engine, upgrade
 from server.app import create_app
 from tests.conftest import new_cluster_root
 from tests.factories import make_token

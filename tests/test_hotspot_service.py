@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from gis.hotspot_data import (
+from gis.hotspots.data import (
     BIN_STYLE,
     PointFilter,
     dbscan_clusters,
@@ -26,7 +26,7 @@ from gis.hotspot_data import (
 from gis.hotspots.grid import gk_epsg_for_lon, project_lonlat, unproject_xy
 from gis.hotspots.trends import CATEGORIES
 from layers.hotspot_layer import add_hotspots, hotspot_layer, hotspot_style
-from server.cli_hotspots import hotspots_app
+from server.cli.hotspots import hotspots_app
 from tests.conftest import DEMO_AS_OF
 
 GK = 4548  # CGCS2000 Gauss-Krüger CM 117°E, for the synthetic files
@@ -358,7 +358,7 @@ HERE = (113.052, 34.047)  # inside 西镇 of tests.factories.load_two_townships
 def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, date, datetime
 
-    from gis.hotspot_data import emerging_trends, month_index
+    from gis.hotspots.data import emerging_trends, month_index
     from tests.factories import load_two_townships
 
     rng = np.random.default_rng(11)

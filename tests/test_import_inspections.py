@@ -14,12 +14,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-import server.cli_field
-from gis import coords
-from gis.db import make_engine
-from gis.inspections import point_uuid
-from gis.pointfiles import read_points
-from server.cli_field import field_app
+import server.cli.field
+from gis.db.engine import make_engine
+from gis.field.inspections import point_uuid
+from gis.geo import coords
+from gis.io.pointfiles import read_points
+from server.cli.field import field_app
 from tests.conftest import REALDATA
 from tests.factories import WEST, load_two_townships, new_problem
 
@@ -33,7 +33,7 @@ def lookback(db, monkeypatch):  # type: ignore[no-untyped-def]
         load_two_townships(session)
         new_problem(session, "T-001", lon=113.05, lat=34.05)
     url = db.url.render_as_string(hide_password=False)
-    monkeypatch.setattr(server.cli_field, "_engine", lambda: make_engine(url))
+    monkeypatch.setattr(server.cli.field, "_engine", lambda: make_engine(url))
     root = typer.Typer()
     root.add_typer(field_app, name="import")
     runner = CliRunner()

@@ -9,15 +9,16 @@ from pyproj import Geod
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis import ledger, lookbacks, rebounds
-from gis.complaints import ComplaintInput, create_complaint
 from gis.config import get_settings
-from gis.deadlines import local_today, overdue_sql, warning_sql
-from gis.lifecycle import ACTIONS, TransitionError, allowed_actions, check_transition
-from gis.models import Event, SuspectedRebound
-from gis.onsite import assign_on_site
+from gis.db.models import Event, SuspectedRebound
+from gis.ledger import lookbacks, rebounds
+from gis.ledger import writes as ledger
+from gis.ledger.complaints import ComplaintInput, create_complaint
+from gis.ledger.deadlines import local_today, overdue_sql, warning_sql
+from gis.ledger.lifecycle import ACTIONS, TransitionError, allowed_actions, check_transition
+from gis.ledger.onsite import assign_on_site
+from gis.ledger.workdays import add_workdays
 from gis.vocab import Status
-from gis.workdays import add_workdays
 from tests.factories import EAST, T0, WEST, add_inspection, close, load_two_townships, new_problem
 
 GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid

@@ -23,7 +23,7 @@ def demo(demo_app, demo_headers):  # type: ignore[no-untyped-def]
 
 
 def _count(engine, where: str, params: dict | None = None) -> int:  # type: ignore[no-untyped-def]
-    from gis.deadlines import overdue_sql, warning_sql
+    from gis.ledger.deadlines import overdue_sql, warning_sql
 
     sql = f"SELECT count(*) FROM problems p WHERE {where}".replace(
         "{overdue}", overdue_sql("p")

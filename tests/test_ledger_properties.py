@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import ledger
-from gis.lifecycle import ACTIONS, TransitionError, check_transition
+from gis.ledger import writes as ledger
+from gis.ledger.lifecycle import ACTIONS, TransitionError, check_transition
 from tests.factories import T0, add_inspection, load_two_townships, new_problem
 
 ACTORS = ("office", "township", "checker")

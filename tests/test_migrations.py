@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from gis.db import current_revision, downgrade, make_engine, upgrade
-from gis.models import Base
+from gis.db.engine import current_revision, downgrade, make_engine, upgrade
+from gis.db.models import Base
 from tests.conftest import create_database
 
 LEDGER_TABLES = {
@@ -71,8 +71,8 @@ def test_upgrade_keeps_the_previous_release_data(pg_cluster) -> None:  # type: i
     """Data written at the previous head survives the upgrade to the current head."""
     from alembic.script import ScriptDirectory
 
-    from gis.db import alembic_config
-    from gis.demo import load_demo
+    from gis.db.engine import alembic_config
+    from gis.demo.county import load_demo
     from tests.conftest import DEMO_AS_OF
 
     url = create_database(pg_cluster, "lookback_previous_release")

@@ -28,10 +28,10 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from gis import ledger
-from gis.cluster import free_port
 from gis.config import Settings
-from gis.models import Event, Notice, NoticeCounter, NoticeDelivery, NoticeRun
+from gis.db.embedded import free_port
+from gis.db.models import Event, Notice, NoticeCounter, NoticeDelivery, NoticeRun
+from gis.ledger import writes as ledger
 from gis.notices import channels as ch
 from gis.notices.config import NoticeSettings
 from gis.notices.delivery import deliver_due
@@ -526,7 +526,7 @@ def test_the_advisory_lock_lets_one_process_evaluate(county) -> None:  # type: i
 
 def test_rebound_suspected_rebound_off_site_and_complaint_notices(county) -> None:  # type: ignore[no-untyped-def]
     db, receiver, mailbox = county
-    from gis.complaints import ComplaintInput, create_complaint
+    from gis.ledger.complaints import ComplaintInput, create_complaint
 
     t_close = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     with Session(db) as s, s.begin():
@@ -727,7 +727,7 @@ def test_api_routes_declare_one_permission_each(api) -> None:  # type: ignore[no
 def test_role_by_route_matrix_for_notice_routes(api) -> None:  # type: ignore[no-untyped-def]
     import re
 
-    from gis.permissions import POLICY
+    from gis.access.permissions import POLICY
     from tests.factories import make_token
 
     client, _, db, _ = api
@@ -854,7 +854,7 @@ def test_a_failed_delivery_can_be_retried_from_the_api(
 def test_the_cli_manages_contacts_channels_and_runs(
     db: Engine, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server import cli_notices
+    from server.cli import notices as cli_notices
 
     monkeypatch.setattr(cli_notices, "_engine", lambda: db)
     with Session(db) as s, s.begin():

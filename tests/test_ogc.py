@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 from sqlalchemy import Engine, text
 
-from gis.deadlines import overdue_sql, warning_sql
+from gis.ledger.deadlines import overdue_sql, warning_sql
 from server.routes.ogc import CONFORMS, MAX_LIMIT
 from tests.conftest import DEMO_AS_OF, LiveServer
 

@@ -214,7 +214,7 @@ def test_validate_settings_or_exit_prints_the_variable(tmp_path: Path) -> None:
 
 def test_lookback_up_with_a_bad_variable_names_it(tmp_path: Path) -> None:
     proc = _run(
-        "from server.cli import app; app(['up', '--no-demo'], prog_name='lookback')",
+        "from server.cli.main import app; app(['up', '--no-demo'], prog_name='lookback')",
         LOOKBACK_TIMEZONE="Mars/Olympus",
         LOOKBACK_HOME=str(tmp_path),
         DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",

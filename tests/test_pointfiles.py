@@ -1,4 +1,4 @@
-"""Tests for gis.pointfiles: every real GPX/GeoJSON file against SOURCES.md, and messy input."""
+"""Tests for gis.io.pointfiles: every real GPX/GeoJSON file against SOURCES.md, and messy input."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point
 
-from gis import coords
-from gis.pointfiles import PointFileError, PointFileResult, read_points
+from gis.geo import coords
+from gis.io.pointfiles import PointFileError, PointFileResult, read_points
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 SOURCES = REALDATA / "SOURCES.md"

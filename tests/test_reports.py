@@ -15,8 +15,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from gis.deadlines import warning_sql
-from gis.problems import ProblemQuery, list_problems
+from gis.ledger.deadlines import warning_sql
+from gis.ledger.query import ProblemQuery, list_problems
+from gis.ledger.scorecard import township_scorecard
 from gis.reports import (
     CountyData,
     ReportDate,
@@ -29,7 +30,6 @@ from gis.reports.bulletin import bulletin_period
 from gis.reports.hotspot_cells import county_hotspots
 from gis.reports.periods import add_months, half_month, issue_label
 from gis.reports.township import Change
-from gis.scorecard import township_scorecard
 from layers.report_map import township_map_png, trend_chart_png
 from layers.report_render import (
     html_to_pdf,
@@ -37,7 +37,7 @@ from layers.report_render import (
     render_township_html,
     render_township_pdf,
 )
-from server.cli_reports import report_app
+from server.cli.reports import report_app
 
 # The demo county's reference date (tests/conftest.py); not imported, since an installed
 # third-party ``tests`` package can shadow this folder's namespace package.
@@ -105,7 +105,7 @@ def client(demo_app) -> TestClient:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def headers(demo_engine: Engine) -> dict[str, dict[str, str]]:
     """Bearer headers per role; the township user sees the first township only."""
-    from gis import auth
+    from gis.access import auth
 
     out = {}
     with Session(demo_engine) as s, s.begin():

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from gis.config import Settings
-from gis.db import make_engine, upgrade
-from gis.demo import load_demo
+from gis.db.engine import make_engine, upgrade
+from gis.demo.county import load_demo
 from server.app import create_app
 from tests.conftest import DEMO_AS_OF, create_database
 from tests.factories import make_token

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.townships import assign_missing_townships, township_for_point, township_for_wkt
+from gis.geo.townships import assign_missing_townships, township_for_point, township_for_wkt
 
 # Two squares sharing the meridian 113.1°E; a third far away.
 WEST = "MULTIPOLYGON(((113.0 34.0, 113.1 34.0, 113.1 34.1, 113.0 34.1, 113.0 34.0)))"

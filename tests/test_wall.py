@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.classify import classify
 from gis.config import Settings
-from gis.demo import load_demo
-from gis.mapdata import POINT_ZOOM, TOWNSHIP_ZOOM
-from gis.problems import map_class_counts
-from gis.sites import sites_geojson
+from gis.demo.county import load_demo
+from gis.ledger.query import map_class_counts
+from gis.maps.classify import classify
+from gis.maps.live import POINT_ZOOM, TOWNSHIP_ZOOM
+from gis.maps.sites import sites_geojson
 from layers.site_layers import air_station_layer, protection_zone_layer, site_layers
 from server.app import create_app
 from tests.conftest import DEMO_AS_OF, LiveServer
@@ -100,7 +100,7 @@ def test_summary_has_counts_ranking_choropleth_and_ticker(client) -> None:  # ty
 
 
 def test_gcj02_basemap_shifts_what_is_drawn_not_what_is_stored(demo_engine, demo_headers) -> None:  # type: ignore[no-untyped-def]
-    from gis.coords import wgs84_to_gcj02
+    from gis.geo.coords import wgs84_to_gcj02
 
     viewer = demo_headers["viewer"]
     wgs = TestClient(

@@ -13,7 +13,7 @@ import time
 from bench.config import Config
 from bench.env import Database
 from bench.report import Metric, at_least
-from gis.demo import load_demo
+from gis.demo.county import load_demo
 
 TARGET_PROBLEMS = 1_000_000
 TARGET_S = 60.0

@@ -1,6 +1,6 @@
 """Township assignment (属地), the spatial join of points to townships, against GeoPandas.
 
-Lookback's :func:`gis.townships.assign_missing_townships` runs in PostGIS: one ``UPDATE`` with a
+Lookback's :func:`gis.geo.townships.assign_missing_townships` runs in PostGIS: one ``UPDATE`` with a
 GiST-indexed subquery per row, the border rule in SQL. It is timed on the demo's ``problems``
 (every code cleared first in an earlier, committed transaction; the assignment committed), with
 the peak private memory of the database backend doing it. The peer starts from the same cleared
@@ -23,7 +23,7 @@ from bench.config import Context
 from bench.env import PeakMemory
 from bench.peers import gpd_sjoin
 from bench.report import Metric, at_most, ratio
-from gis.townships import assign_missing_townships, township_of_sql
+from gis.geo.townships import assign_missing_townships, township_of_sql
 
 SCRATCH = "bench_points"
 SPEEDUP_TARGET = 2.0
@@ -67,7 +67,7 @@ def _ours_scratch(ctx: Context) -> dict:
         UPDATE {SCRATCH} AS x SET township_code = {township_of_sql("x.geom")}
         WHERE x.township_code IS NULL AND x.geom IS NOT NULL
           AND EXISTS (SELECT 1 FROM townships t WHERE ST_Intersects(t.geom, x.geom))
-    """  # the statement of gis.townships.assign_missing_townships
+    """  # the statement of gis.geo.townships.assign_missing_townships
     return _timed(ctx, SCRATCH, lambda s: int(s.execute(text(sql)).rowcount or 0))
 
 

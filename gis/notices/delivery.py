@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from gis.ledger import LedgerError, NotFound
-from gis.models import Notice, NoticeChannel, NoticeDelivery
+from gis.db.models import Notice, NoticeChannel, NoticeDelivery
+from gis.ledger.writes import LedgerError, NotFound
 from gis.notices.channels import ChannelError, build_payload, send
 from gis.notices.config import NoticeSettings, get_notice_settings
 

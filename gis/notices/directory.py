@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.ledger import Conflict, LedgerError, NotFound
-from gis.models import NOTICE_CHANNEL_KINDS, NOTICE_RECIPIENT_ROLES, NoticeChannel, NoticeContact
+from gis.db.models import NOTICE_CHANNEL_KINDS, NOTICE_RECIPIENT_ROLES, NoticeChannel, NoticeContact
+from gis.ledger.writes import Conflict, LedgerError, NotFound
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from gis.ledger import NotFound
-from gis.models import Complaint, Notice, NoticeDelivery, Problem
+from gis.db.models import Complaint, Notice, NoticeDelivery, Problem
+from gis.ledger.writes import NotFound
 
 
 def _iso(value: Any) -> Any:

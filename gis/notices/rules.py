@@ -17,15 +17,15 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.config import get_settings
-from gis.deadlines import days_overdue_sql, due_date_sql, open_sql, warning_sql
-from gis.ledger import Conflict, LedgerError, NotFound
-from gis.models import (
+from gis.db.models import (
     NOTICE_CHANNEL_KINDS,
     NOTICE_KINDS,
     NOTICE_RECIPIENT_ROLES,
     NOTICE_TRIGGERS,
     NoticeRule,
 )
+from gis.ledger.deadlines import days_overdue_sql, due_date_sql, open_sql, warning_sql
+from gis.ledger.writes import Conflict, LedgerError, NotFound
 
 COLOURS = ("blue", "yellow", "orange", "red")
 # kind -> (title, number abbreviation, English)

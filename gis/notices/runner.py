@@ -23,9 +23,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from gis import vocab
-from gis.deadlines import days_overdue_sql, due_date_sql, local_today, warning_sql
-from gis.ledger import record_event
-from gis.models import (
+from gis.db.models import (
     Notice,
     NoticeChannel,
     NoticeContact,
@@ -33,6 +31,8 @@ from gis.models import (
     NoticeRun,
     Problem,
 )
+from gis.ledger.deadlines import days_overdue_sql, due_date_sql, local_today, warning_sql
+from gis.ledger.writes import record_event
 from gis.notices.config import NoticeSettings, get_notice_settings
 from gis.notices.delivery import deliver_due, pending_count, queue_deliveries
 from gis.notices.directory import Subject, channels_for, resolve_recipients

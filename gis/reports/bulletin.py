@@ -3,7 +3,7 @@
 A bulletin covers a period ending on its date: the day itself (daily), or the 1st–15th or
 16th–end of the month up to its date (half-monthly). It counts new, closed, newly overdue and
 rebounded problems in the period, against the period before; ranks every township with
-:func:`gis.scorecard.township_scorecard` (the wall's numbers); and names the point, unit and
+:func:`gis.ledger.scorecard.township_scorecard` (the wall's numbers); and names the point, unit and
 person of every red-warning problem (点名通报).
 """
 
@@ -16,8 +16,10 @@ from typing import Literal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.deadlines import days_overdue_sql, overdue_sql
-from gis.problems import end_of_day, list_problems, problem_properties_sql
+from gis.geo.sql import as_geojson_sql
+from gis.ledger.deadlines import days_overdue_sql, overdue_sql
+from gis.ledger.query import end_of_day, list_problems, problem_properties_sql
+from gis.ledger.scorecard import TownshipScore, township_scorecard
 from gis.reports.county import start_of_day
 from gis.reports.periods import (
     ReportDate,
@@ -28,8 +30,6 @@ from gis.reports.periods import (
     span_days,
 )
 from gis.reports.rows import ProblemRow
-from gis.scorecard import TownshipScore, township_scorecard
-from gis.sqlgeo import as_geojson_sql
 
 BulletinKind = Literal["daily", "half_monthly"]
 KINDS: dict[str, tuple[str, str]] = {

@@ -17,12 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.config import get_settings
-from gis.deadlines import open_sql
-from gis.problems import ProblemQuery, end_of_day, map_class_sql
+from gis.geo.sql import as_geojson_sql
+from gis.ledger.deadlines import open_sql
+from gis.ledger.query import ProblemQuery, end_of_day, map_class_sql
+from gis.ledger.scorecard import TownshipScore, township_scorecard
 from gis.reports.hotspot_cells import CountyHotspots, county_hotspots
 from gis.reports.periods import ReportDate, add_months, last_months, month_start
-from gis.scorecard import TownshipScore, township_scorecard
-from gis.sqlgeo import as_geojson_sql
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from gis.problems import ProblemQuery
+from gis.ledger.query import ProblemQuery
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class ProblemRow:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ProblemRow:
-        """Build a row from a :func:`gis.problems.list_problems` item (geometry optional)."""
+        """Build a row from a :func:`gis.ledger.query.list_problems` item (geometry optional)."""
         lon = lat = None
         geometry = item.get("geometry")
         if geometry:

@@ -1,7 +1,7 @@
 """One township's hotspot report (乡镇热点报告): headlines, category mix, tables, trend, cells.
 
-Counts, rates and rank come from :func:`gis.scorecard.township_scorecard`, tables from
-:func:`gis.problems.list_problems`, so the report agrees with the wall and the ledger.
+Counts, rates and rank come from :func:`gis.ledger.scorecard.township_scorecard`, tables from
+:func:`gis.ledger.query.list_problems`, so the report agrees with the wall and the ledger.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis import vocab
-from gis.problems import ProblemQuery, list_problems
+from gis.ledger.query import ProblemQuery, list_problems
+from gis.ledger.scorecard import TownshipScore
 from gis.reports.county import CountyData, MapPoint, TownshipInfo, load_county
 from gis.reports.errors import UnknownTownship
 from gis.reports.hotspot_cells import HotCell, top_cells
 from gis.reports.periods import ReportDate
 from gis.reports.rows import ProblemRow, ProblemTable
-from gis.scorecard import TownshipScore
 
 # Rows per table (overdue, rebounded, open on time); more are counted, not listed.
 TABLE_LIMITS = {"overdue": 300, "rebounded": 200, "open": 60}

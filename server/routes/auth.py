@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from gis import auth
-from gis.auth import Principal
+from gis.access import auth
+from gis.access.auth import Principal
 from server.deps import EngineDep
 from server.security import CSRF_COOKIE, SESSION_COOKIE, Requires, add_nonce
 
@@ -36,7 +36,7 @@ LOGIN_PAGE = """<!DOCTYPE html>
   <button type="submit">登录 Sign in</button>
 </form></main></body></html>"""
 
-# Per-address attempt window on top of the per-account lockout in gis.auth.
+# Per-address attempt window on top of the per-account lockout in gis.access.auth.
 _ATTEMPTS: dict[str, deque[float]] = defaultdict(deque)
 MAX_ATTEMPTS_PER_MINUTE = 10
 

@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from gis import coords, vocab
-from gis.auth import Principal
-from gis.inspections import (
+from gis import vocab
+from gis.access.auth import Principal
+from gis.db.models import Attachment, Inspection
+from gis.field.inspections import (
     FIELDS,
     FieldSettings,
     attach_photo,
@@ -33,10 +34,10 @@ from gis.inspections import (
     inspection_dict,
     submit_inspection,
 )
-from gis.ledger import LedgerError, NotFound
-from gis.models import Attachment, Inspection
-from gis.nearby import hints, nearest_open_problems, offline_pack
-from gis.photos import SHA256_RE, PhotoError, blob_path
+from gis.field.nearby import hints, nearest_open_problems, offline_pack
+from gis.field.photos import SHA256_RE, PhotoError, blob_path
+from gis.geo import coords
+from gis.ledger.writes import LedgerError, NotFound
 from layers.assets import STATIC_DIR
 from server.deps import SessionDep, SettingsDep
 from server.security import Requires, html_page, principal_dep

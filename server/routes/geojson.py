@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from gis.problems import ProblemQuery, problems_feature_collection
-from gis.townships import townships_geojson
+from gis.geo.townships import townships_geojson
+from gis.ledger.query import ProblemQuery, problems_feature_collection
 from gis.vocab import Category
 from server.deps import SessionDep, TodayDep
 from server.security import Reader

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from gis.db import ping
+from gis.db.engine import ping
 from server.deps import EngineDep
 from server.security import Requires
 

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from gis.display import for_display
-from gis.hotspot_data import (
+from gis.geo.display import for_display
+from gis.hotspots.data import (
     DEFAULT_EPS_M,
     DEFAULT_MIN_POINTS,
     DEFAULT_MONTHS,

@@ -11,8 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from gis.excel_ledger import run_ledger_import
-from gis.exports import ExportFormat, export_ledger
+from gis.io.excel import run_ledger_import
+from gis.io.exports import ExportFormat, export_ledger
 from gis.vocab import Source
 from server.deps import EngineDep, SessionDep, TodayDep
 from server.routes.problems import ProblemFilters

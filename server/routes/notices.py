@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from gis.models import NoticeDelivery, NoticeRule
+from gis.db.models import NoticeDelivery, NoticeRule
 from gis.notices import channels as notice_channels
 from gis.notices import directory, rules
 from gis.notices.config import get_notice_settings

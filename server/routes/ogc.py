@@ -3,7 +3,7 @@
 Readable by GDAL's OAPIF driver and QGIS. The landing page links ``service-desc`` (OpenAPI 3.0),
 ``conformance`` and ``data``; items are ``application/geo+json`` with ``numberMatched``,
 ``numberReturned`` and a typed ``rel=next`` link on every page but the last. The collections,
-filters and SQL live in :mod:`gis.features`; this module parses, negotiates and serialises.
+filters and SQL live in :mod:`gis.ogc.features`; this module parses, negotiates and serialises.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
-from gis.features import (
+from gis.ogc.features import (
     COLLECTIONS,
     CRS84,
     STORAGE_CRS,

@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import auth, ledger
-from gis.auth import Principal
-from gis.onsite import assign_on_site
-from gis.permissions import REAUTH_ACTIONS, may_run
-from gis.problems import SORTS, ProblemQuery, list_problems, problem_properties_sql
-from gis.sqlgeo import as_geojson_sql
+from gis.access import auth
+from gis.access.auth import Principal
+from gis.access.permissions import REAUTH_ACTIONS, may_run
+from gis.geo.sql import as_geojson_sql
+from gis.ledger import writes as ledger
+from gis.ledger.onsite import assign_on_site
+from gis.ledger.query import SORTS, ProblemQuery, list_problems, problem_properties_sql
 from gis.vocab import Category, Source, Status
 from gis.vocab import Warning as WarningColour
 from server.deps import EngineDep, SessionDep, TodayDep, committing

@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
-from gis.classify import classify
-from gis.display import for_display, heat_for_display
-from gis.mapdata import complaint_heat, problems_for_view, ticker
-from gis.problems import ProblemQuery, map_class_counts
-from gis.scorecard import township_scorecard
+from gis.geo.display import for_display, heat_for_display
+from gis.ledger.query import ProblemQuery, map_class_counts
+from gis.ledger.scorecard import township_scorecard
+from gis.maps.classify import classify
+from gis.maps.live import complaint_heat, problems_for_view, ticker
 from gis.vocab import Category, Source
 from layers.county_map import render_page
 from layers.wall import wall_map

@@ -1,0 +1,320 @@
+"""Users, roles, township scope, passwords, bearer tokens and browser sessions.
+
+Roles: ``admin`` (users and tokens, everything), ``office`` (the county rectification office:
+every township, approves closures, runs look-backs), ``township`` (its townships: progress,
+evidence, closure applications; cannot close), ``inspector`` (submits inspections, reads its
+townships' problems), ``viewer`` (read-only, e.g. a wall kiosk). Passwords are argon2id hashes;
+tokens and session ids are random and stored as SHA-256 only. Every login, failed login, role
+and token change is an :class:`~gis.db.models.AuthEvent`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
+
+from gis.db.models import ApiToken, AuthEvent, User, WebSession
+
+ROLES = ("admin", "office", "township", "inspector", "viewer")
+SCOPED_ROLES = ("township", "inspector")
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_MAX = timedelta(hours=12)
+TOKEN_PREFIX = "lb_"
+
+_hasher = PasswordHasher()
+
+
+class AuthError(ValueError):
+    """A sign-in or account request refused, with a message safe to show."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: name, role and, for scoped roles, the townships they may see."""
+
+    user_id: int
+    name: str
+    role: str
+    townships: tuple[str, ...] | None  # None: every township
+
+    def can_see(self, township_code: str | None) -> bool:
+        """Whether a row of ``township_code`` is within this principal's scope."""
+        return self.townships is None or township_code in self.townships
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_password_policy(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse short or common passwords (≥ 12 characters, not guessable per zxcvbn)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(
+            f"密码至少{MIN_PASSWORD_LENGTH}位 password must have at least "
+            f"{MIN_PASSWORD_LENGTH} characters"
+        )
+    result = zxcvbn(password[:100], user_inputs=list(user_inputs))
+    if result["score"] < 3:
+        hint = result["feedback"].get("warning") or "it is too common or guessable"
+        raise AuthError(f"密码过于常见或易猜 password is too weak: {hint}")
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str = "",
+    ip: str = "",
+    detail: dict | None = None,
+) -> None:
+    """Append an entry to the authentication audit trail."""
+    session.add(AuthEvent(actor=actor, action=action, subject=subject, ip=ip, detail=detail or {}))
+
+
+def principal_of(user: User) -> Principal:
+    scoped = user.role in SCOPED_ROLES or (user.role == "viewer" and user.townships)
+    return Principal(user.id, user.name, user.role, tuple(user.townships) if scoped else None)
+
+
+def add_user(
+    session: Session,
+    *,
+    name: str,
+    role: str,
+    password: str | None,
+    townships: list[str] | None = None,
+    actor: str,
+) -> User:
+    """Create a user; township and inspector roles need at least one township."""
+    if role not in ROLES:
+        raise AuthError(f"role must be one of: {', '.join(ROLES)}")
+    if not name.strip() or len(name) > 100:
+        raise AuthError("a user name of 1 to 100 characters is needed")
+    if role in SCOPED_ROLES and not townships:
+        raise AuthError(f"a {role} user needs at least one --township")
+    if session.scalar(select(User.id).where(User.name == name)):
+        raise AuthError(f"user {name!r} exists")
+    if password is not None:
+        check_password_policy(password, user_inputs=(name,))
+    user = User(
+        name=name,
+        role=role,
+        townships=sorted(set(townships or [])),
+        disabled=False,
+        failed_logins=0,
+        password_hash=_hasher.hash(password) if password is not None else None,
+    )
+    session.add(user)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="user_added",
+        subject=name,
+        detail={"role": role, "townships": user.townships},
+    )
+    return user
+
+
+def set_role(
+    session: Session, *, name: str, role: str, townships: list[str] | None, actor: str
+) -> User:
+    """Change a user's role and townships (audited)."""
+    user = get_user(session, name)
+    if role not in ROLES:
+        raise AuthError(f"role must be one of: {', '.join(ROLES)}")
+    before = {"role": user.role, "townships": user.townships}
+    user.role, user.townships = role, sorted(set(townships or []))
+    audit(
+        session,
+        actor=actor,
+        action="role_changed",
+        subject=name,
+        detail={"before": before, "after": {"role": role, "townships": user.townships}},
+    )
+    return user
+
+
+def set_password(session: Session, *, name: str, password: str, actor: str) -> None:
+    user = get_user(session, name)
+    check_password_policy(password, user_inputs=(name,))
+    user.password_hash = _hasher.hash(password)
+    audit(session, actor=actor, action="password_changed", subject=name)
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise AuthError(f"no user {name!r}")
+    return user
+
+
+def disable_user(session: Session, *, name: str, actor: str) -> None:
+    """Disable a user and end their sessions and tokens."""
+    user = get_user(session, name)
+    user.disabled = True
+    now = datetime.now(UTC)
+    session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    audit(session, actor=actor, action="user_disabled", subject=name)
+
+
+def _record_failure(
+    session: Session,
+    *,
+    name: str,
+    ip: str,
+    now: datetime,
+    count: bool,
+    action: str = "login_failed",
+) -> None:
+    """Count a failed sign-in in its own transaction, so refusing the caller does not undo it."""
+    with Session(session.get_bind()) as side, side.begin():
+        if count:
+            user = side.scalar(select(User).where(User.name == name).with_for_update())
+            if user is not None:
+                user.failed_logins += 1
+                if user.failed_logins >= MAX_FAILED_LOGINS:
+                    user.locked_until, user.failed_logins = now + LOCKOUT, 0
+                    audit(side, actor=name, action="account_locked", ip=ip)
+        audit(side, actor=name, action=action, ip=ip)
+
+
+def verify_password(
+    session: Session, *, name: str, password: str, ip: str = "", now: datetime | None = None
+) -> User:
+    """The user if the password is right; counts failures and locks the account after 5."""
+    now = now or datetime.now(UTC)
+    user = session.scalar(select(User).where(User.name == name))
+    refused = AuthError("用户名或密码错误 wrong user name or password")
+    if user is None or user.disabled or not user.password_hash:
+        _hasher.hash(password)  # spend the same time as a real check
+        _record_failure(session, name=name, ip=ip, now=now, count=False)
+        raise refused
+    if user.locked_until and user.locked_until > now:
+        _record_failure(session, name=name, ip=ip, now=now, count=False, action="login_locked")
+        raise AuthError("账户已临时锁定，请稍后再试 account temporarily locked; try again later")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        _record_failure(session, name=name, ip=ip, now=now, count=True)
+        raise refused from None
+    user.failed_logins, user.locked_until = 0, None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def create_token(
+    session: Session, *, name: str, label: str = "", days: int | None = 90, actor: str
+) -> str:
+    """A new bearer token for ``name`` (returned once; only its hash is kept)."""
+    user = get_user(session, name)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + timedelta(days=days) if days else None
+    session.add(ApiToken(user_id=user.id, label=label, token_hash=_digest(raw), expires_at=expires))
+    audit(
+        session,
+        actor=actor,
+        action="token_created",
+        subject=name,
+        detail={"label": label, "expires_at": expires.isoformat() if expires else None},
+    )
+    return raw
+
+
+def revoke_token(session: Session, *, token_id: int, actor: str) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise AuthError(f"no token {token_id}")
+    token.revoked_at = datetime.now(UTC)
+    audit(session, actor=actor, action="token_revoked", subject=str(token_id))
+
+
+def principal_for_token(
+    session: Session, raw: str, *, now: datetime | None = None
+) -> Principal | None:
+    """The token's user, or None when unknown, revoked, expired or disabled."""
+    now = now or datetime.now(UTC)
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _digest(raw))
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    if token.revoked_at or user.disabled or (token.expires_at and token.expires_at <= now):
+        return None
+    if not token.last_used_at or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
+    return principal_of(user)
+
+
+def start_session(session: Session, user: User, *, ip: str = "") -> tuple[str, str]:
+    """A new session for ``user``: (cookie value, CSRF token)."""
+    raw, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    now = datetime.now(UTC)
+    session.add(
+        WebSession(
+            user_id=user.id,
+            session_hash=_digest(raw),
+            csrf_token=csrf,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    audit(session, actor=user.name, action="login", ip=ip)
+    return raw, csrf
+
+
+def session_principal(
+    session: Session, raw: str, *, now: datetime | None = None
+) -> tuple[Principal, str] | None:
+    """The session's principal and CSRF token, or None when ended, idle or too old."""
+    now = now or datetime.now(UTC)
+    row = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.session_hash == _digest(raw))
+    ).first()
+    if row is None:
+        return None
+    web, user = row
+    if (
+        web.ended_at
+        or user.disabled
+        or now - web.last_seen_at > SESSION_IDLE
+        or now - web.created_at > SESSION_MAX
+    ):
+        return None
+    web.last_seen_at = now
+    return principal_of(user), web.csrf_token
+
+
+def end_session(session: Session, raw: str) -> None:
+    web = session.scalar(select(WebSession).where(WebSession.session_hash == _digest(raw)))
+    if web and not web.ended_at:
+        web.ended_at = datetime.now(UTC)
+        user = session.get(User, web.user_id)
+        audit(session, actor=user.name if user else "?", action="logout")

@@ -1,0 +1,826 @@
+"""Field inspections: validate a point, store it once per client UUID, flag what looks off.
+
+Idempotency follows ODK Central's instanceID rule: a client generates the UUID; the same UUID with
+the same content returns the stored inspection, the same UUID with other content is refused
+(:class:`gis.ledger.writes.Conflict`) and nothing changes. Content is compared by the SHA-256 of a
+canonical JSON of the validated payload (``Inspection.payload_sha256``). Two identical requests at
+the same moment yield one row: ``INSERT … ON CONFLICT (uuid) DO NOTHING``, then compare hashes.
+
+Fraud and quality signals are flags for the office, not refusals: ``outside_county``,
+``future_time``, ``poor_accuracy``, ``off_site``, ``map_picked`` and, from photos, ``exif_far`` and
+``photo_reused``. What cannot be an inspection at all (bad coordinates, a time more than a day
+ahead, a negative accuracy, an unknown problem) is refused with
+:class:`gis.ledger.writes.LedgerError` naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid as uuid_mod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gis import vocab
+from gis.db.models import Attachment, Inspection, Problem
+from gis.field.photos import DEFAULT_MAX_BYTES, CheckedPhoto, PhotoError, check_photo, store_blob
+from gis.geo import coords
+from gis.geo.townships import township_for_point
+from gis.ledger.rebounds import flag_for_inspection
+from gis.ledger.writes import Conflict, LedgerError, record_event
+
+OUTSIDE_COUNTY = "outside_county"
+FUTURE_TIME = "future_time"
+POOR_ACCURACY = "poor_accuracy"
+OFF_SITE = "off_site"
+MAP_PICKED = "map_picked"
+EXIF_FAR = "exif_far"
+PHOTO_REUSED = "photo_reused"
+FLAGS = (OUTSIDE_COUNTY, FUTURE_TIME, POOR_ACCURACY, OFF_SITE, MAP_PICKED, EXIF_FAR, PHOTO_REUSED)
+
+POSITION_SOURCES = ("gps", "map", "file")
+REBOUND_FINDINGS = ("new_problem", "rebound", "persists")
+FIELDS = (
+    "uuid",
+    "lon",
+    "lat",
+    "accuracy_m",
+    "observed_at",
+    "finding",
+    "category",
+    "note",
+    "problem_code",
+    "crs",
+    "position_source",
+)
+NOTE_MAX_CHARS = 5000
+
+
+class FieldSettings(BaseSettings):
+    """Field-app limits and thresholds; each is env var ``LOOKBACK_FIELD_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOKBACK_FIELD_", extra="ignore")
+
+    accuracy_threshold_m: float = Field(30.0, gt=0, description="the app waits for a better fix")
+    poor_accuracy_m: float = Field(500.0, gt=0, description="flag poor_accuracy above this")
+    future_flag_minutes: float = Field(5.0, ge=0, description="flag device times this far ahead")
+    future_reject_hours: float = Field(24.0, gt=0, description="refuse device times this far ahead")
+    off_site_min_m: float = Field(100.0, gt=0, description="off_site beyond max(this, 2×accuracy)")
+    exif_far_m: float = Field(500.0, gt=0, description="flag a photo's EXIF GPS this far away")
+    photo_max_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="largest photo accepted")
+    max_photos: int = Field(20, ge=1, description="photos per inspection")
+    nearby_radius_m: float = Field(1000.0, gt=0, description="open problems offered within this")
+    nearby_limit: int = Field(10, ge=1, le=100, description="how many nearby problems to offer")
+    duplicate_radius_m: float = Field(50.0, gt=0, description="same-category duplicate radius")
+
+
+@dataclass(frozen=True)
+class ValidInspection:
+    """A submitted inspection after validation: source and WGS-84 coordinates, parsed values."""
+
+    uuid: uuid_mod.UUID
+    source_lon: float
+    source_lat: float
+    crs: str
+    lon: float
+    lat: float
+    accuracy_m: float | None
+    observed_at: datetime
+    finding: str
+    category: str | None
+    note: str
+    problem_code: str | None
+    position_source: str
+    inspector: str
+    payload_sha256: str
+    time_flags: tuple[str, ...] = ()
+
+
+@dataclass
+class PhotoResult:
+    """One photo attached (or found already attached) to an inspection."""
+
+    attachment: Attachment
+    created: bool
+    new_flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Submission:
+    """The stored inspection, whether this request created it, and what else it set off."""
+
+    inspection: Inspection
+    created: bool
+    photos: list[PhotoResult] = field(default_factory=list)
+    suspected_rebounds: list[int] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+
+def _number(value: Any, name: str, zh: str) -> float:
+    """Return a finite float or raise LedgerError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise LedgerError(f"{name} must be a number / {zh}必须是数字", field=name)
+    try:
+        number = float(value)
+    except ValueError:
+        raise LedgerError(f"{name} {value!r} is not a number / {zh}不是数字", field=name) from None
+    if not math.isfinite(number):
+        raise LedgerError(
+            f"{name} is {number} (not a finite number) / {zh}不是有限数值", field=name
+        )
+    return number
+
+
+def _time(value: Any) -> datetime:
+    """Return an aware datetime from ISO-8601 text, or raise LedgerError on observed_at."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise LedgerError(
+                f"observed_at {value!r} is not an ISO-8601 time / observed_at 不是 ISO-8601 时间",
+                field="observed_at",
+            ) from None
+    else:
+        raise LedgerError(
+            "observed_at is required: the device time, ISO-8601 with a zone"
+            " / 缺少 observed_at（设备时间，ISO-8601，带时区）",
+            field="observed_at",
+        )
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise LedgerError(
+            "observed_at needs a time zone (e.g. 2026-03-02T10:00:00+08:00 or …Z)"
+            " / observed_at 须带时区",
+            field="observed_at",
+        )
+    return parsed.astimezone(UTC)
+
+
+def _vocab(value: Any, name: str, enum: type[vocab.Labelled], *, required: bool) -> str | None:
+    """Return a vocabulary value, None when optional and absent, or raise LedgerError."""
+    if value is None or value == "":
+        if required:
+            raise LedgerError(f"{name} is required / 缺少 {name}", field=name)
+        return None
+    allowed = vocab.values(enum)
+    if value not in allowed:
+        raise LedgerError(
+            f"{name} {value!r} is not one of {', '.join(allowed)} / {name} 取值无效",
+            field=name,
+        )
+    return str(value)
+
+
+def canonical_sha256(payload: Mapping[str, Any]) -> str:
+    """Return the SHA-256 of the payload as canonical JSON (sorted keys, no spaces, UTF-8)."""
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def validate(
+    raw: Mapping[str, Any],
+    *,
+    inspector: str,
+    now: datetime | None = None,
+    limits: FieldSettings | None = None,
+) -> ValidInspection:
+    """Check a submitted payload field by field; raise LedgerError naming the first bad field."""
+    limits = limits or FieldSettings()
+    at = now or datetime.now(UTC)
+    if not isinstance(raw, Mapping):
+        raise LedgerError("the body must be a JSON object / 请求体须为 JSON 对象", field="body")
+    unknown = sorted(set(raw) - set(FIELDS))
+    if unknown:
+        raise LedgerError(
+            f"unknown field {unknown[0]!r}; accepted: {', '.join(FIELDS)} / 未知字段 {unknown[0]}",
+            field=unknown[0],
+        )
+    try:
+        uid = uuid_mod.UUID(str(raw.get("uuid") or ""))
+    except ValueError:
+        raise LedgerError(
+            f"uuid {raw.get('uuid')!r} is not a UUID / uuid 格式无效", field="uuid"
+        ) from None
+    finding = _vocab(raw.get("finding"), "finding", vocab.Finding, required=True)
+    category = _vocab(raw.get("category"), "category", vocab.Category, required=False)
+    crs_raw = raw.get("crs") or "wgs84"
+    try:
+        crs = coords.normalize_crs(crs_raw)
+    except ValueError as exc:
+        raise LedgerError(f"{exc} / 坐标系 crs 无效", field="crs") from None
+    try:
+        src_lon, src_lat = coords.validate_lonlat(raw.get("lon"), raw.get("lat"))
+    except coords.CoordinateError as exc:
+        raise LedgerError(exc.message, field=exc.field) from None
+    lon, lat = coords.to_wgs84(src_lon, src_lat, crs)
+    accuracy = raw.get("accuracy_m")
+    if accuracy is not None:
+        accuracy = _number(accuracy, "accuracy_m", "定位精度")
+        if accuracy < 0:
+            raise LedgerError(
+                f"accuracy_m is {accuracy}; it must be 0 or more metres / 定位精度不能为负数",
+                field="accuracy_m",
+            )
+    observed = _time(raw.get("observed_at"))
+    ahead = observed - at
+    time_flags: tuple[str, ...] = ()
+    if ahead > timedelta(hours=limits.future_reject_hours):
+        raise LedgerError(
+            f"observed_at {observed.isoformat()} is more than {limits.future_reject_hours:g} h"
+            " ahead of the server clock; check the phone's date and time"
+            " / observed_at 比服务器时间超前太多，请检查手机日期时间",
+            field="observed_at",
+        )
+    if ahead > timedelta(minutes=limits.future_flag_minutes):
+        time_flags = (FUTURE_TIME,)
+    note = raw.get("note")
+    if note is None:
+        note = ""
+    if not isinstance(note, str):
+        raise LedgerError("note must be text / 备注须为文本", field="note")
+    if len(note) > NOTE_MAX_CHARS:
+        raise LedgerError(
+            f"note is {len(note)} characters; at most {NOTE_MAX_CHARS} / 备注过长", field="note"
+        )
+    code = raw.get("problem_code")
+    if code is not None and not isinstance(code, str):
+        raise LedgerError("problem_code must be text / 问题编号须为文本", field="problem_code")
+    code = code.strip() or None if code else None
+    source = raw.get("position_source") or "gps"
+    if source not in POSITION_SOURCES:
+        raise LedgerError(
+            f"position_source {source!r} is not one of {', '.join(POSITION_SOURCES)}"
+            " / 位置来源无效",
+            field="position_source",
+        )
+    canonical = {
+        "uuid": str(uid),
+        "lon": src_lon,
+        "lat": src_lat,
+        "crs": crs,
+        "accuracy_m": accuracy,
+        "observed_at": observed.isoformat(),
+        "finding": finding,
+        "category": category,
+        "note": note,
+        "problem_code": code,
+        "position_source": source,
+        "inspector": inspector,
+    }
+    return ValidInspection(
+        uuid=uid,
+        source_lon=src_lon,
+        source_lat=src_lat,
+        crs=crs,
+        lon=float(lon),
+        lat=float(lat),
+        accuracy_m=accuracy,
+        observed_at=observed,
+        finding=str(finding),
+        category=category,
+        note=note,
+        problem_code=code,
+        position_source=str(source),
+        inspector=inspector,
+        payload_sha256=canonical_sha256(canonical),
+        time_flags=time_flags,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Storing
+# ---------------------------------------------------------------------------------------------
+
+_INSERT = text(
+    """
+    INSERT INTO inspections (uuid, problem_id, inspector, finding, category, note, accuracy_m,
+        observed_at, received_at, source_crs, source_lon, source_lat, township_code,
+        payload_sha256, flags, geom)
+    VALUES (:uuid, :problem_id, :inspector, :finding, :category, :note, :accuracy_m,
+        :observed_at, :received_at, :source_crs, :source_lon, :source_lat, :township_code,
+        :payload_sha256, CAST(:flags AS jsonb), ST_SetSRID(ST_MakePoint(:lon, :lat), 4490))
+    ON CONFLICT (uuid) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def _problem_distance_m(session: Session, problem: Problem, lon: float, lat: float) -> float | None:
+    """Return metres on the spheroid from a point to the problem's geometry (None without one)."""
+    if problem.geom is None:
+        return None
+    return session.execute(
+        text(
+            "SELECT ST_Distance(geom::geography,"
+            " ST_SetSRID(ST_MakePoint(:lon, :lat), 4490)::geography) FROM problems WHERE id = :id"
+        ),
+        {"lon": lon, "lat": lat, "id": problem.id},
+    ).scalar_one()
+
+
+def off_site_limit_m(accuracy_m: float | None, limits: FieldSettings) -> float:
+    """Return the distance beyond which a check-in is off site: max(minimum, 2 × accuracy)."""
+    return max(limits.off_site_min_m, 2.0 * (accuracy_m or 0.0))
+
+
+def _existing(session: Session, uid: uuid_mod.UUID, *, lock: bool = False) -> Inspection | None:
+    """Return the inspection stored under ``uid``, if any."""
+    stmt = select(Inspection).where(Inspection.uuid == uid)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def _same_or_conflict(stored: Inspection, valid: ValidInspection) -> None:
+    """Raise Conflict when a stored inspection's payload differs from this one."""
+    if stored.payload_sha256 != valid.payload_sha256:
+        raise Conflict(
+            f"inspection {valid.uuid} was already submitted with different content; nothing was"
+            " changed (a new inspection needs a new uuid) / 该 uuid 已提交过不同内容，未作任何更改"
+        )
+
+
+def _lonlat(inspection: Inspection) -> tuple[float, float]:
+    """Return the stored WGS-84/CGCS2000 (lon, lat) of an inspection."""
+    point = to_shape(inspection.geom)
+    return float(point.x), float(point.y)
+
+
+def submit_inspection(
+    session: Session,
+    raw: Mapping[str, Any],
+    *,
+    inspector: str,
+    photos: Sequence[tuple[bytes, str]] = (),
+    attachments_dir: Path | None = None,
+    now: datetime | None = None,
+    limits: FieldSettings | None = None,
+    townships: Sequence[str] | None = None,
+) -> Submission:
+    """Validate and store an inspection once per UUID, attach photos, write history and flags.
+
+    ``photos`` are ``(bytes, filename)`` pairs, stored durably before this returns; the caller
+    commits. A repeat of a stored submission attaches photos it lacks and returns it.
+    ``townships`` limits which problems the inspector may claim (None: any).
+    """
+    limits = limits or FieldSettings()
+    at = now or datetime.now(UTC)
+    valid = validate(raw, inspector=inspector, now=at, limits=limits)
+    checked = [(check_photo(data, max_bytes=limits.photo_max_bytes), data, name)
+               for data, name in photos]
+    if photos and attachments_dir is None:
+        raise ValueError("attachments_dir is needed to store photos")
+    stored = _existing(session, valid.uuid)
+    if stored is not None:
+        _same_or_conflict(stored, valid)
+        return _repeat(session, stored, checked, inspector, attachments_dir, at, limits)
+    problem = None
+    if valid.problem_code:
+        problem = session.scalars(select(Problem).where(Problem.code == valid.problem_code)).first()
+        if problem is not None and townships is not None:
+            if problem.township_code not in townships:
+                problem = None  # outside the inspector's townships: existence not revealed
+        if problem is None:
+            raise LedgerError(
+                f"problem_code {valid.problem_code!r}: no such problem / 问题编号不存在",
+                field="problem_code",
+            )
+    township = township_for_point(session, valid.lon, valid.lat)
+    flags = set(valid.time_flags)
+    if township is None:
+        flags.add(OUTSIDE_COUNTY)
+    if valid.accuracy_m is not None and valid.accuracy_m > limits.poor_accuracy_m:
+        flags.add(POOR_ACCURACY)
+    if valid.position_source == "map":
+        flags.add(MAP_PICKED)
+    distance = None
+    if problem is not None:
+        distance = _problem_distance_m(session, problem, valid.lon, valid.lat)
+        if distance is not None and distance > off_site_limit_m(valid.accuracy_m, limits):
+            flags.add(OFF_SITE)
+    new_id = session.execute(
+        _INSERT,
+        {
+            "uuid": valid.uuid,
+            "problem_id": problem.id if problem else None,
+            "inspector": valid.inspector,
+            "finding": valid.finding,
+            "category": valid.category or (problem.category if problem else None),
+            "note": valid.note,
+            "accuracy_m": valid.accuracy_m,
+            "observed_at": valid.observed_at,
+            "received_at": at,
+            "source_crs": valid.crs,
+            "source_lon": valid.source_lon,
+            "source_lat": valid.source_lat,
+            "township_code": township,
+            "payload_sha256": valid.payload_sha256,
+            "flags": json.dumps(sorted(flags)),
+            "lon": valid.lon,
+            "lat": valid.lat,
+        },
+    ).scalar()
+    if new_id is None:  # a concurrent request with this uuid committed first
+        stored = _existing(session, valid.uuid)
+        assert stored is not None
+        _same_or_conflict(stored, valid)
+        return _repeat(session, stored, checked, inspector, attachments_dir, at, limits)
+    inspection = session.get(Inspection, new_id)
+    assert inspection is not None
+    result = Submission(inspection=inspection, created=True)
+    for photo, data, name in checked:
+        assert attachments_dir is not None
+        result.photos.append(
+            _attach(session, inspection, photo, data, name, inspector, attachments_dir, at,
+                    limits, record=False)
+        )
+    if problem is not None:
+        record_event(
+            session,
+            problem,
+            actor=inspector,
+            action="inspection",
+            at=at,
+            reason=valid.note[:500],
+            after={
+                "finding": valid.finding,
+                "inspection_uuid": str(valid.uuid),
+                "inspection_id": inspection.id,
+                "flags": list(inspection.flags),
+                "distance_m": round(distance, 1) if distance is not None else None,
+                "observed_at": valid.observed_at.isoformat(),
+                "photos": len(result.photos),
+            },
+        )
+    if valid.finding in REBOUND_FINDINGS:
+        session.flush()
+        result.suspected_rebounds = flag_for_inspection(session, inspection.id)
+    return result
+
+
+def _repeat(
+    session: Session,
+    stored: Inspection,
+    checked: list[tuple[CheckedPhoto, bytes, str]],
+    actor: str,
+    attachments_dir: Path | None,
+    at: datetime,
+    limits: FieldSettings,
+) -> Submission:
+    """Answer a repeated submission: attach photos it did not have yet, change nothing else."""
+    result = Submission(inspection=stored, created=False)
+    for photo, data, name in checked:
+        assert attachments_dir is not None
+        result.photos.append(
+            _attach(session, stored, photo, data, name, actor, attachments_dir, at, limits)
+        )
+    return result
+
+
+def get_inspection(session: Session, uid: str | uuid_mod.UUID) -> Inspection | None:
+    """Return the inspection with this client UUID (None for an unknown or malformed one)."""
+    try:
+        key = uid if isinstance(uid, uuid_mod.UUID) else uuid_mod.UUID(str(uid))
+    except ValueError:
+        return None
+    return _existing(session, key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Photos
+# ---------------------------------------------------------------------------------------------
+
+
+def _safe_name(name: str, photo: CheckedPhoto) -> str:
+    """Return a plain file name (no folders, at most 200 characters) for display only."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = "".join(ch for ch in base if ch.isprintable())[:200]
+    return base or f"{photo.sha256[:16]}.{photo.media_type.split('/')[1]}"
+
+
+def attach_photo(
+    session: Session,
+    inspection: Inspection,
+    data: bytes,
+    *,
+    actor: str,
+    attachments_dir: Path,
+    filename: str = "",
+    expected_sha256: str | None = None,
+    now: datetime | None = None,
+    limits: FieldSettings | None = None,
+) -> PhotoResult:
+    """Attach one photo to a stored inspection, idempotently on its SHA-256."""
+    limits = limits or FieldSettings()
+    photo = check_photo(data, max_bytes=limits.photo_max_bytes, expected_sha256=expected_sha256)
+    return _attach(
+        session, inspection, photo, data, filename, actor, attachments_dir,
+        now or datetime.now(UTC), limits,
+    )
+
+
+def _attach(
+    session: Session,
+    inspection: Inspection,
+    photo: CheckedPhoto,
+    data: bytes,
+    filename: str,
+    actor: str,
+    attachments_dir: Path,
+    at: datetime,
+    limits: FieldSettings,
+    *,
+    record: bool = True,
+) -> PhotoResult:
+    """Store the file durably, link it, flag EXIF distance and reuse; one attachment per hash."""
+    # Serialise photo uploads of one inspection, and of one hash across inspections.
+    session.execute(
+        select(Inspection.id).where(Inspection.id == inspection.id).with_for_update()
+    )
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:sha, 7))"), {"sha": photo.sha256}
+    )
+    session.refresh(inspection)
+    found = session.scalars(
+        select(Attachment).where(
+            Attachment.inspection_id == inspection.id, Attachment.sha256 == photo.sha256
+        )
+    ).first()
+    if found is not None:
+        store_blob(attachments_dir, photo.sha256, data)  # restore a missing file; no-op otherwise
+        return PhotoResult(attachment=found, created=False)
+    count = session.scalar(
+        text("SELECT count(*) FROM attachments WHERE inspection_id = :i"), {"i": inspection.id}
+    )
+    if (count or 0) >= limits.max_photos:
+        raise PhotoError(
+            f"an inspection holds at most {limits.max_photos} photos / 每次巡查最多"
+            f" {limits.max_photos} 张照片"
+        )
+    store_blob(attachments_dir, photo.sha256, data)
+    flags: set[str] = set()
+    reused = session.execute(
+        text(
+            "SELECT 1 FROM attachments WHERE sha256 = :sha"
+            " AND inspection_id IS DISTINCT FROM :i LIMIT 1"
+        ),
+        {"sha": photo.sha256, "i": inspection.id},
+    ).first()
+    if reused is not None:
+        flags.add(PHOTO_REUSED)
+    if photo.exif_lon is not None and photo.exif_lat is not None:
+        lon, lat = _lonlat(inspection)
+        if coords.distance_m(lon, lat, photo.exif_lon, photo.exif_lat) > limits.exif_far_m:
+            flags.add(EXIF_FAR)
+    attachment = Attachment(
+        sha256=photo.sha256,
+        filename=_safe_name(filename, photo),
+        media_type=photo.media_type,
+        size_bytes=photo.size_bytes,
+        inspection_id=inspection.id,
+        problem_id=inspection.problem_id,
+        exif_lon=photo.exif_lon,
+        exif_lat=photo.exif_lat,
+        uploaded_by=actor,
+        created_at=at,
+    )
+    session.add(attachment)
+    session.flush()
+    new_flags = sorted(flags - set(inspection.flags or []))
+    if new_flags:
+        inspection.flags = sorted(set(inspection.flags or []) | flags)
+        session.flush()
+        if record and inspection.problem_id is not None:
+            problem = session.get(Problem, inspection.problem_id)
+            assert problem is not None
+            record_event(
+                session,
+                problem,
+                actor=actor,
+                action="inspection_flagged",
+                at=at,
+                reason="照片核验 photo check",
+                after={
+                    "inspection_uuid": str(inspection.uuid),
+                    "photo_sha256": photo.sha256,
+                    "new_flags": new_flags,
+                    "flags": list(inspection.flags),
+                },
+            )
+    return PhotoResult(attachment=attachment, created=True, new_flags=new_flags)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    """Return an ISO-8601 string or None."""
+    return value.isoformat() if value is not None else None
+
+
+def attachment_dict(attachment: Attachment, inspection_uuid: uuid_mod.UUID) -> dict[str, Any]:
+    """Return a photo's JSON description with its URL under the inspection."""
+    return {
+        "sha256": attachment.sha256,
+        "media_type": attachment.media_type,
+        "size_bytes": attachment.size_bytes,
+        "filename": attachment.filename,
+        "exif_lon": attachment.exif_lon,
+        "exif_lat": attachment.exif_lat,
+        "url": f"/api/inspections/{inspection_uuid}/photos/{attachment.sha256}",
+    }
+
+
+def inspection_dict(session: Session, inspection: Inspection) -> dict[str, Any]:
+    """Return the stored inspection as JSON-ready values, with its problem code and photos."""
+    lon, lat = _lonlat(inspection)
+    code = None
+    if inspection.problem_id is not None:
+        code = session.scalar(select(Problem.code).where(Problem.id == inspection.problem_id))
+    photos = session.scalars(
+        select(Attachment)
+        .where(Attachment.inspection_id == inspection.id)
+        .order_by(Attachment.id)
+    ).all()
+    return {
+        "uuid": str(inspection.uuid),
+        "id": inspection.id,
+        "problem_code": code,
+        "inspector": inspection.inspector,
+        "finding": inspection.finding,
+        "category": inspection.category,
+        "note": inspection.note,
+        "lon": round(lon, 8),
+        "lat": round(lat, 8),
+        "accuracy_m": inspection.accuracy_m,
+        "source_crs": inspection.source_crs,
+        "source_lon": inspection.source_lon,
+        "source_lat": inspection.source_lat,
+        "township_code": inspection.township_code,
+        "observed_at": _iso(inspection.observed_at),
+        "received_at": _iso(inspection.received_at),
+        "flags": list(inspection.flags or []),
+        "photos": [attachment_dict(a, inspection.uuid) for a in photos],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch import of point files (GPX, GeoJSON)
+# ---------------------------------------------------------------------------------------------
+
+IMPORT_NAMESPACE = uuid_mod.UUID("5f0c8f4e-8d0a-5d8e-9f57-6c6f6f6b6261")
+
+
+@dataclass(frozen=True)
+class ImportedPoint:
+    """What happened to one point of a file: imported, duplicate or rejected (with the reason)."""
+
+    index: int
+    status: str
+    uuid: str
+    kind: str = ""
+    name: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    observed_at: str | None = None
+    reason: str = ""
+    flags: tuple[str, ...] = ()
+
+
+@dataclass
+class PointImport:
+    """The per-point report of one file."""
+
+    source: str
+    file_sha256: str
+    file_format: str = ""
+    crs: str = ""
+    points: list[ImportedPoint] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """Return how many points ended with ``status``."""
+        return sum(1 for p in self.points if p.status == status)
+
+
+def point_uuid(file_sha256: str, index: int) -> uuid_mod.UUID:
+    """Return the deterministic inspection UUID of point ``index`` of a file (by its hash)."""
+    return uuid_mod.uuid5(IMPORT_NAMESPACE, f"{file_sha256}:{index}")
+
+
+def _note_of(point: Any) -> str:
+    """Return a note from a point's name and description, if it has them."""
+    parts = [point.name or ""]
+    for key in ("desc", "cmt", "description", "note"):
+        value = point.properties.get(key)
+        if isinstance(value, str) and value.strip() and value.strip() not in parts:
+            parts.append(value.strip())
+    return " · ".join(p for p in parts if p)[:NOTE_MAX_CHARS]
+
+
+def import_point_file(
+    session: Session,
+    path: Path,
+    *,
+    inspector: str,
+    finding: str = "checked",
+    category: str | None = None,
+    problem_code: str | None = None,
+    crs: str = "wgs84",
+    accuracy_m: float | None = None,
+    default_time: datetime | None = None,
+    now: datetime | None = None,
+    limits: FieldSettings | None = None,
+    progress: Any = None,
+) -> PointImport:
+    """Import every point of a GPX/GeoJSON file as an inspection, each in its own savepoint.
+
+    UUIDs are derived from (file SHA-256, point index), so importing the same file again reports
+    duplicates instead of adding rows. Points go through :func:`submit_inspection`'s validation.
+    The caller commits (or rolls back for a dry run).
+    """
+    from gis.io.pointfiles import read_points
+
+    data = Path(path).read_bytes()
+    file_sha = hashlib.sha256(data).hexdigest()
+    result = read_points(path)
+    report = PointImport(
+        source=str(path), file_sha256=file_sha, file_format=result.file_format, crs=result.crs,
+        warnings=list(result.warnings),
+    )
+    outcomes: list[ImportedPoint] = []
+    for rejected in result.rejected:
+        outcomes.append(
+            ImportedPoint(
+                index=rejected.index, status="rejected",
+                uuid=str(point_uuid(file_sha, rejected.index)), reason=rejected.reason,
+            )
+        )
+        if progress:
+            progress(1)
+    for point in result.points:
+        uid = str(point_uuid(file_sha, point.index))
+        when = point.time or default_time
+        base = {
+            "index": point.index, "uuid": uid, "kind": point.source_kind, "name": point.name,
+            "lon": point.lon, "lat": point.lat,
+            "observed_at": when.isoformat() if when else None,
+        }
+        if when is None:
+            outcomes.append(
+                ImportedPoint(
+                    **base, status="rejected",
+                    reason="no time in the file; give a default time / 文件无时间，请给默认时间",
+                )
+            )
+            if progress:
+                progress(1)
+            continue
+        raw = {
+            "uuid": uid, "lon": point.lon, "lat": point.lat, "crs": crs,
+            "accuracy_m": accuracy_m, "observed_at": when.isoformat(), "finding": finding,
+            "category": category, "note": _note_of(point), "problem_code": problem_code,
+            "position_source": "file",
+        }
+        try:
+            with session.begin_nested():
+                submitted = submit_inspection(
+                    session, raw, inspector=inspector, now=now, limits=limits
+                )
+                flags = tuple(submitted.inspection.flags or ())
+        except Conflict:
+            outcomes.append(
+                ImportedPoint(
+                    **base, status="rejected",
+                    reason="imported before with other values (finding, category, inspector…);"
+                    " nothing changed / 此前已用不同内容导入，未更改",
+                )
+            )
+        except LedgerError as exc:
+            field_name = f"{exc.field}: " if exc.field else ""
+            outcomes.append(ImportedPoint(**base, status="rejected", reason=f"{field_name}{exc}"))
+        else:
+            status = "imported" if submitted.created else "duplicate"
+            outcomes.append(ImportedPoint(**base, status=status, flags=flags))
+        if progress:
+            progress(1)
+    report.points = sorted(outcomes, key=lambda p: p.index)
+    return report

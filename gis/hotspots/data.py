@@ -1,0 +1,705 @@
+"""Hot spots from the ledger: incident points by kind and filter, Gi* maps, DBSCAN, trends.
+
+The statistics live in :mod:`gis.hotspots` (pure numpy); this module feeds them from PostGIS.
+
+* **Points** (:func:`load_points`): problems, complaints, rebounds (problems with
+  ``rebound_count > 0``) or overdue problems, filtered by category, source (for complaints: the
+  channel), period (``since``/``until``, local dates, on ``reported_at`` or ``received_at``)
+  and township. Problem filters go through :class:`gis.ledger.query.ProblemQuery`, the one WHERE
+  builder. A line or polygon counts at its ``ST_PointOnSurface``.
+* **Hot spots** (:func:`analyse_hotspots`): Optimized-Hot-Spot-style Gi* with FDR. The study
+  area is the union of the township boundaries (of the filtered townships, if any), so empty
+  cells inside the county count as zeros; ``area="incidents"`` analyses occupied cells only.
+* **Clusters** (:func:`dbscan_clusters`): ``ST_ClusterDBSCAN`` in PostGIS on the points in
+  their CGCS2000 Gauss-Krüger zone (metres), ``OVER (ORDER BY id)`` so that border points and
+  cluster numbers come out the same on every call.
+* **Trends** (:func:`emerging_trends`): monthly space-time cube over the last N months and
+  Esri's emerging hot spot categories per cell.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from typing import Any, Literal, get_args
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from shapely.geometry import mapping
+from shapely.geometry import shape as geojson_shape
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis import vocab
+from gis.config import get_settings
+from gis.hotspots import HotspotResult, hotspots_from_points
+from gis.hotspots.errors import Explanation, HotspotInputError
+from gis.hotspots.grid import (
+    Grid,
+    Shape,
+    gk_epsg_for_lon,
+    project_lonlat,
+    transform_geometries,
+)
+from gis.hotspots.trends import CATEGORIES, MIN_STEPS, emerging_hotspots, space_time_cube
+from gis.ledger.query import ProblemQuery, end_of_day
+
+InputKind = Literal["problems", "complaints", "rebounds", "overdue"]
+StudyArea = Literal["townships", "incidents"]
+INPUT_KINDS: tuple[str, ...] = get_args(InputKind)
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "problems": ("整改问题", "problems"),
+    "complaints": ("信访件", "complaints"),
+    "rebounds": ("反弹问题", "rebounded problems"),
+    "overdue": ("逾期问题", "overdue problems"),
+}
+# Gi_Bin → (colour, Chinese label, English label); blue cold, red hot (ArcGIS's ramp).
+BIN_STYLE: dict[int, tuple[str, str, str]] = {
+    3: ("#b2182b", "热点（99% 置信度）", "Hot spot, 99% confidence"),
+    2: ("#ef8a62", "热点（95% 置信度）", "Hot spot, 95% confidence"),
+    1: ("#fddbc7", "热点（90% 置信度）", "Hot spot, 90% confidence"),
+    0: ("#f7f7f7", "不显著", "Not significant"),
+    -1: ("#d1e5f0", "冷点（90% 置信度）", "Cold spot, 90% confidence"),
+    -2: ("#67a9cf", "冷点（95% 置信度）", "Cold spot, 95% confidence"),
+    -3: ("#2166ac", "冷点（99% 置信度）", "Cold spot, 99% confidence"),
+}
+DEFAULT_EPS_M = 500.0
+DEFAULT_MIN_POINTS = 4
+DEFAULT_MONTHS = 12
+MAX_DBSCAN_POINTS = 200_000
+
+
+@dataclass(frozen=True)
+class PointFilter:
+    """Which incidents feed an analysis: the kind and the ledger filters."""
+
+    kind: InputKind = "problems"
+    categories: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    since: date | None = None
+    until: date | None = None
+    township_codes: tuple[str, ...] | None = None
+    scope: tuple[str, ...] | None = None  # the caller's townships; None: all
+
+    def area_townships(self) -> tuple[str, ...] | None:
+        """Townships whose boundaries make the study area (filter within scope; None: all)."""
+        if self.scope is None:
+            return self.township_codes
+        if self.township_codes is None:
+            return self.scope
+        return tuple(c for c in self.township_codes if c in self.scope)
+
+    def validated(self) -> PointFilter:
+        """This filter, or a bilingual :class:`HotspotInputError` naming the bad value."""
+        if self.kind not in INPUT_KINDS:
+            raise HotspotInputError(
+                f"未知的输入类型 {self.kind!r}，应为 {'、'.join(INPUT_KINDS)}。",
+                f"Unknown input kind {self.kind!r}; use one of {', '.join(INPUT_KINDS)}.",
+            )
+        _check_values("类别", "category", self.categories, vocab.values(vocab.Category))
+        allowed = vocab.ComplaintChannel if self.kind == "complaints" else vocab.Source
+        _check_values("来源", "source", self.sources, vocab.values(allowed))
+        if self.since and self.until and self.since > self.until:
+            raise HotspotInputError(
+                "起始日期晚于截止日期。", "The start date (since) is after the end date (until)."
+            )
+        return self
+
+    def describe(self) -> tuple[str, str]:
+        """The filter in words, Chinese and English."""
+        zh, en = KIND_LABELS[self.kind]
+        parts_zh, parts_en = [zh], [en]
+        if self.categories:
+            parts_zh.append("类别 " + "、".join(self.categories))
+            parts_en.append("category " + ", ".join(self.categories))
+        if self.sources:
+            parts_zh.append("来源 " + "、".join(self.sources))
+            parts_en.append("source " + ", ".join(self.sources))
+        if self.since or self.until:
+            span = f"{self.since or '…'} – {self.until or '…'}"
+            parts_zh.append(f"时段 {span}")
+            parts_en.append(f"period {span}")
+        if self.township_codes:
+            parts_zh.append("乡镇 " + "、".join(self.township_codes))
+            parts_en.append("township " + ", ".join(self.township_codes))
+        return "，".join(parts_zh), ", ".join(parts_en)
+
+
+def _check_values(zh: str, en: str, given: tuple[str, ...] | None, allowed: list[str]) -> None:
+    """Refuse values outside a vocabulary, naming them in both languages."""
+    bad = [v for v in given or () if v not in allowed]
+    if bad:
+        raise HotspotInputError(
+            f"未知的{zh}：{'、'.join(bad)}。可选：{'、'.join(allowed)}。",
+            f"Unknown {en}: {', '.join(bad)}. Allowed: {', '.join(allowed)}.",
+        )
+
+
+@dataclass(frozen=True)
+class IncidentPoints:
+    """Incident points (EPSG:4326 lon/lat) with their database ids, codes and local month."""
+
+    ids: NDArray[np.int64]
+    codes: list[str]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    month: NDArray[np.int64]  # local calendar month as year·12 + month − 1
+
+    def __len__(self) -> int:
+        """Number of points."""
+        return int(self.ids.size)
+
+
+def month_index(day: date) -> int:
+    """The calendar month of ``day`` as one integer, year·12 + month − 1."""
+    return day.year * 12 + day.month - 1
+
+
+def month_label(index: int) -> str:
+    """``"YYYY-MM"`` of a :func:`month_index`."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _start_of_day(day: date) -> datetime:
+    """The first instant of ``day`` in the configured time zone."""
+    return datetime.combine(day, time(0), tzinfo=get_settings().zone)
+
+
+def points_sql(flt: PointFilter) -> tuple[str, dict[str, Any]]:
+    """SQL selecting ``id, code, g`` (EPSG:4490 point) and local ``month`` of the incidents."""
+    flt = flt.validated()
+    params: dict[str, Any] = {"tz": get_settings().timezone}
+    if flt.kind == "complaints":
+        clauses, column = ["c.geom IS NOT NULL"], "c.received_at"
+        for col, key, values in (
+            ("category", "f_categories", flt.categories),
+            ("channel", "f_sources", flt.sources),
+            ("township_code", "f_townships", flt.township_codes),
+        ):
+            if values:
+                clauses.append(f"c.{col} = ANY(:{key})")
+                params[key] = list(values)
+        if flt.scope is not None:
+            clauses.append("c.township_code = ANY(:f_scope)")
+            params["f_scope"] = list(flt.scope)
+        source, alias, geom = "complaints c", "c", "c.geom"
+    else:
+        query = ProblemQuery(
+            categories=flt.categories,
+            sources=flt.sources,
+            township_codes=flt.township_codes,
+            overdue=True if flt.kind == "overdue" else None,
+            scope=flt.scope,
+        )
+        where, qparams = query.where("p")
+        src, sparams = query.source()
+        params.update(qparams, **sparams)
+        clauses, column = ["p.geom IS NOT NULL", where], "p.reported_at"
+        if flt.kind == "rebounds":
+            clauses.append("p.rebound_count > 0")
+        source, alias, geom = src, "p", "p.geom"
+    if flt.since:
+        clauses.append(f"{column} >= :f_since")
+        params["f_since"] = _start_of_day(flt.since)
+    if flt.until:
+        clauses.append(f"{column} < :f_until")
+        params["f_until"] = end_of_day(flt.until)
+    local = f"({column} AT TIME ZONE :tz)"
+    sql = f"""
+        SELECT {alias}.id AS id, {alias}.code AS code,
+               ST_PointOnSurface({geom}) AS g,
+               (EXTRACT(YEAR FROM {local})::int * 12 + EXTRACT(MONTH FROM {local})::int - 1)
+                   AS month
+        FROM {source} WHERE {" AND ".join(clauses)}
+    """
+    return sql, params
+
+
+def load_points(session: Session, flt: PointFilter, *, today: date) -> IncidentPoints:
+    """The filtered incidents as arrays, ordered by id."""
+    sql, params = points_sql(flt)
+    rows = session.execute(
+        text(f"SELECT id, code, ST_X(g), ST_Y(g), month FROM ({sql}) q ORDER BY id"),
+        {"today": today, **params},
+    ).all()
+    if not rows:
+        empty = np.zeros(0)
+        return IncidentPoints(np.zeros(0, np.int64), [], empty, empty, np.zeros(0, np.int64))
+    ids, codes, lon, lat, month = zip(*rows, strict=True)
+    return IncidentPoints(
+        np.asarray(ids, dtype=np.int64),
+        [str(c) for c in codes],
+        np.asarray(lon, dtype=float),
+        np.asarray(lat, dtype=float),
+        np.asarray(month, dtype=np.int64),
+    )
+
+
+def study_area(session: Session, township_codes: tuple[str, ...] | None = None) -> dict | None:
+    """Union of the township boundaries (or of the given townships) as GeoJSON, or None."""
+    where = "WHERE code = ANY(:codes)" if township_codes is not None else ""
+    found = session.execute(
+        text(f"SELECT ST_AsGeoJSON(ST_UnaryUnion(ST_Collect(geom)), 7) FROM townships {where}"),
+        {"codes": list(township_codes or ())},
+    ).scalar()
+    return json.loads(found) if found else None
+
+
+def explanation_dict(e: Explanation) -> dict[str, Any]:
+    """An explanation as plain JSON (numpy numbers turned into Python ones)."""
+    return {"key": e.key, "zh": e.zh, "en": e.en, "value": _plain(e.value)}
+
+
+def _plain(v: Any) -> Any:
+    """A JSON-safe Python scalar (numpy scalars unwrapped, non-finite floats as None)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _filter_explanation(flt: PointFilter, n: int) -> Explanation:
+    """The input and its filters as the first explanation."""
+    zh, en = flt.describe()
+    return Explanation(
+        "input", f"输入：{zh}，共 {n} 个有位置的记录。", f"Input: {en}; {n} with a location.", n
+    )
+
+
+@dataclass(frozen=True)
+class HotspotRun:
+    """One hot spot analysis of ledger incidents: the input, the study area and the result."""
+
+    filter: PointFilter
+    points: IncidentPoints
+    boundary: dict | None
+    result: HotspotResult
+
+    def to_geojson(self) -> dict[str, Any]:
+        """The cells as a FeatureCollection with the explanations and settings at top level."""
+        return hotspot_collection(self.result, kind=self.filter.kind)
+
+
+def analyse_hotspots(
+    session: Session,
+    flt: PointFilter,
+    *,
+    today: date,
+    cell_m: float | None = None,
+    band_m: float | None = None,
+    shape: Shape = "hex",
+    area: StudyArea = "townships",
+) -> HotspotRun:
+    """Gi* hot spots of the filtered incidents; :class:`HotspotInputError` when too few."""
+    points = load_points(session, flt, today=today)
+    towns = flt.area_townships()
+    boundary = study_area(session, towns) if area == "townships" else None
+    if area == "townships" and boundary is None:
+        area_note = Explanation(
+            "study_area",
+            "数据库中没有乡镇边界，只分析有事件的格网。",
+            "No township boundaries in the database; only cells holding incidents are analysed.",
+        )
+    elif boundary is not None:
+        area_note = Explanation(
+            "study_area",
+            "研究区为" + ("所选乡镇" if towns is not None else "全县各乡镇") + "边界的并集。",
+            "The study area is the union of the "
+            + ("selected townships'" if towns is not None else "county's township")
+            + " boundaries.",
+        )
+    else:
+        area_note = Explanation(
+            "study_area",
+            "未使用研究区边界，只分析有事件的格网。",
+            "No study-area boundary: only cells holding incidents are analysed.",
+        )
+    result = hotspots_from_points(
+        points.lon, points.lat, cell_m=cell_m, band_m=band_m, shape=shape, boundary=boundary
+    )
+    notes = [_filter_explanation(flt, len(points)), area_note]
+    result = replace(result, explanations=notes + list(result.explanations))
+    return HotspotRun(flt, points, boundary, result)
+
+
+def hotspot_collection(result: HotspotResult, *, kind: str | None = None) -> dict[str, Any]:
+    """A FeatureCollection of the cells (count, z, p, bin, band_m) with the run's settings."""
+    fc = result.to_geojson()
+    fc.update(
+        input=kind,
+        n_points=result.n_points,
+        n_used=result.n_used,
+        cell_m=result.cell_m,
+        band_m=result.band_m,
+        band_method=result.band_method,
+        shape=result.shape,
+        epsg=result.epsg,
+        summary={str(k): v for k, v in result.summary().items()},
+        legend=[
+            {"bin": b, "colour": c, "zh": zh, "en": en} for b, (c, zh, en) in BIN_STYLE.items()
+        ],
+        explanations=[explanation_dict(e) for e in result.explanations],
+    )
+    return fc
+
+
+# ------------------------------------------------------------------------------------------
+# DBSCAN in PostGIS
+# ------------------------------------------------------------------------------------------
+
+
+def _dbscan_sql(points: str) -> str:
+    """Cluster numbers for a ``points`` subquery with columns id, code, g (EPSG:4490 points)."""
+    return f"""
+        SELECT id, code, ST_X(g) AS lon, ST_Y(g) AS lat,
+               ST_ClusterDBSCAN(ST_Transform(g, CAST(:epsg AS integer)),
+                                eps => :eps, minpoints => :minpoints)
+                   OVER (ORDER BY id) AS cluster
+        FROM ({points}) q ORDER BY id
+    """
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """DBSCAN labels per point (−1 for noise), with the parameters and the metric CRS."""
+
+    ids: NDArray[np.int64]
+    codes: list[str]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    label: NDArray[np.int64]
+    eps_m: float
+    min_points: int
+    epsg: int
+
+    @property
+    def n_clusters(self) -> int:
+        """How many clusters were found."""
+        return int(np.unique(self.label[self.label >= 0]).size)
+
+    def groups(self) -> list[frozenset[int]]:
+        """The clusters as sets of point ids, in cluster-number order."""
+        return [frozenset(self.ids[self.label == k].tolist()) for k in range(self.n_clusters)]
+
+    def explanations(self) -> list[Explanation]:
+        """The parameters and the outcome in Chinese and English."""
+        noise = int((self.label < 0).sum())
+        return [
+            Explanation(
+                "dbscan",
+                f"DBSCAN 聚类（PostGIS ST_ClusterDBSCAN）：邻域半径 {self.eps_m:g} 米，"
+                f"核心点最少 {self.min_points} 个点（含自身），在 EPSG:{self.epsg} 高斯-克吕格"
+                "投影下按米计算；按记录编号排序，结果可重复。",
+                f"DBSCAN clustering (PostGIS ST_ClusterDBSCAN): eps {self.eps_m:g} m, at least "
+                f"{self.min_points} points (itself included) for a core point, distances in "
+                f"metres in the Gauss-Krüger zone EPSG:{self.epsg}; ordered by id so results "
+                "repeat.",
+                self.eps_m,
+            ),
+            Explanation(
+                "clusters",
+                f"共 {len(self.ids)} 个点，形成 {self.n_clusters} 个聚类，{noise} 个为噪声点。",
+                f"{len(self.ids)} points form {self.n_clusters} cluster(s); {noise} are noise.",
+                self.n_clusters,
+            ),
+        ]
+
+    def to_geojson(self) -> dict[str, Any]:
+        """One feature per cluster: the convex hull of its members, with count and codes."""
+        features = []
+        for k in range(self.n_clusters):
+            member = self.label == k
+            pts = shapely.multipoints(np.column_stack([self.lon[member], self.lat[member]]))
+            hull = shapely.convex_hull(pts)
+            codes = [c for c, m in zip(self.codes, member.tolist(), strict=True) if m]
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": f"cluster:{k}",
+                    "geometry": _rounded(mapping(hull)),
+                    "properties": {
+                        "cluster": k,
+                        "count": int(member.sum()),
+                        "codes": codes,
+                        "eps_m": self.eps_m,
+                        "min_points": self.min_points,
+                    },
+                }
+            )
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "n_points": int(self.ids.size),
+            "n_clusters": self.n_clusters,
+            "n_noise": int((self.label < 0).sum()),
+            "eps_m": self.eps_m,
+            "min_points": self.min_points,
+            "epsg": self.epsg,
+            "explanations": [explanation_dict(e) for e in self.explanations()],
+        }
+
+
+def _rounded(geometry: dict[str, Any], digits: int = 7) -> dict[str, Any]:
+    """A GeoJSON Point, LineString or Polygon with coordinates rounded to ``digits``."""
+    coords = np.round(np.asarray(shapely.get_coordinates(geojson_shape(geometry))), digits)
+    out = json.loads(json.dumps(geometry))
+    if geometry["type"] == "Point":
+        out["coordinates"] = coords[0].tolist()
+    elif geometry["type"] == "LineString":
+        out["coordinates"] = coords.tolist()
+    elif geometry["type"] == "Polygon":
+        out["coordinates"] = [coords.tolist()]
+    return out
+
+
+def _check_dbscan(eps_m: float, min_points: int) -> None:
+    """Refuse a non-positive eps or a min_points below 1."""
+    if not (math.isfinite(eps_m) and eps_m > 0):
+        raise HotspotInputError("邻域半径必须为正数。", "eps must be a positive number of metres.")
+    if min_points < 1:
+        raise HotspotInputError("最少点数必须至少为 1。", "min_points must be at least 1.")
+
+
+def _run_dbscan(
+    session: Session,
+    points: str,
+    params: dict[str, Any],
+    eps_m: float,
+    min_points: int,
+    epsg: int,
+) -> Clusters:
+    """Run ST_ClusterDBSCAN over a points subquery; clusters numbered by first id."""
+    rows = session.execute(
+        text(_dbscan_sql(points)),
+        {**params, "eps": float(eps_m), "minpoints": int(min_points), "epsg": int(epsg)},
+    ).all()
+    ids = np.asarray([r.id for r in rows], dtype=np.int64)
+    label = np.asarray([-1 if r.cluster is None else r.cluster for r in rows], dtype=np.int64)
+    # Number clusters by their first member (lowest id), so numbering never depends on plans.
+    order: dict[int, int] = {}
+    for lab in label.tolist():
+        if lab >= 0 and lab not in order:
+            order[lab] = len(order)
+    label = np.asarray([order.get(v, -1) for v in label.tolist()], dtype=np.int64)
+    return Clusters(
+        ids,
+        [str(r.code) for r in rows],
+        np.asarray([r.lon for r in rows], dtype=float),
+        np.asarray([r.lat for r in rows], dtype=float),
+        label,
+        float(eps_m),
+        int(min_points),
+        int(epsg),
+    )
+
+
+def dbscan_lonlat(
+    session: Session,
+    lon: ArrayLike,
+    lat: ArrayLike,
+    *,
+    eps_m: float,
+    min_points: int = DEFAULT_MIN_POINTS,
+    epsg: int | None = None,
+) -> Clusters:
+    """DBSCAN of lon/lat points in PostGIS (ids 0…n−1 in input order)."""
+    _check_dbscan(eps_m, min_points)
+    x = np.asarray(lon, dtype=float).ravel()
+    y = np.asarray(lat, dtype=float).ravel()
+    epsg = epsg or gk_epsg_for_lon(float(np.median(x)) if x.size else 120.0)
+    points = (
+        "SELECT (ord - 1)::bigint AS id, (ord - 1)::text AS code,"
+        " ST_SetSRID(ST_MakePoint(x, y), 4490) AS g"
+        " FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY AS u(x, y, ord)"
+    )
+    return _run_dbscan(
+        session, points, {"xs": x.tolist(), "ys": y.tolist()}, eps_m, min_points, epsg
+    )
+
+
+def dbscan_clusters(
+    session: Session,
+    flt: PointFilter,
+    *,
+    today: date,
+    eps_m: float = DEFAULT_EPS_M,
+    min_points: int = DEFAULT_MIN_POINTS,
+) -> Clusters:
+    """DBSCAN clusters of the filtered incidents, computed by PostGIS in metres."""
+    _check_dbscan(eps_m, min_points)
+    sql, params = points_sql(flt)
+    params["today"] = today
+    count = session.execute(text(f"SELECT count(*), avg(ST_X(g)) FROM ({sql}) q"), params).one()
+    if count[0] > MAX_DBSCAN_POINTS:
+        raise HotspotInputError(
+            f"点数过多（{count[0]}），请缩小筛选范围。",
+            f"Too many points ({count[0]}) for clustering; narrow the filter.",
+        )
+    epsg = gk_epsg_for_lon(float(count[1]) if count[1] is not None else 120.0)
+    return _run_dbscan(session, sql, params, eps_m, min_points, epsg)
+
+
+# ------------------------------------------------------------------------------------------
+# Emerging hot spots per month
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendRun:
+    """Emerging hot spot categories per cell over monthly steps."""
+
+    months: list[str]
+    cells: list[str]
+    polygons: NDArray[np.object_]
+    counts: NDArray[np.int64]  # (cells, months)
+    pattern: list[str]
+    trend_z: NDArray[np.float64]
+    trend_p: NDArray[np.float64]
+    count_trend: list[str]
+    final_bin: NDArray[np.int8]
+    cell_m: float
+    band_m: float
+    explanations: list[Explanation]
+
+    def tally(self) -> dict[str, int]:
+        """Cells per category key."""
+        return dict(Counter(self.pattern))
+
+    def to_geojson(self) -> dict[str, Any]:
+        """One Polygon per cell with CATEGORY, PATTERN (zh/en), monthly counts and MK trends."""
+        features = []
+        for k, cell in enumerate(self.cells):
+            code, en, zh = CATEGORIES[self.pattern[k]]
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": cell,
+                    "geometry": _rounded(mapping(self.polygons[k])),
+                    "properties": {
+                        "cell": cell,
+                        "category": code,
+                        "pattern": self.pattern[k],
+                        "pattern_en": en,
+                        "pattern_zh": zh,
+                        "count": int(self.counts[k].sum()),
+                        "counts": self.counts[k].tolist(),
+                        "final_bin": int(self.final_bin[k]),
+                        "trend_z": _plain(float(self.trend_z[k])),
+                        "trend_p": _plain(float(self.trend_p[k])),
+                        "count_trend": self.count_trend[k],
+                    },
+                }
+            )
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "months": self.months,
+            "cell_m": self.cell_m,
+            "band_m": self.band_m,
+            "tally": self.tally(),
+            "categories": [
+                {"key": key, "category": c, "en": en, "zh": zh}
+                for key, (c, en, zh) in CATEGORIES.items()
+            ],
+            "explanations": [explanation_dict(e) for e in self.explanations],
+        }
+
+
+def emerging_trends(
+    session: Session,
+    flt: PointFilter,
+    *,
+    today: date,
+    months: int = DEFAULT_MONTHS,
+    cell_m: float | None = None,
+    band_m: float | None = None,
+    shape: Shape = "hex",
+) -> TrendRun:
+    """Emerging hot spot category of every occupied cell over the last ``months`` months."""
+    if months < MIN_STEPS:
+        raise HotspotInputError(
+            f"新兴热点分析至少需要 {MIN_STEPS} 个月。",
+            f"Emerging hot spot analysis needs at least {MIN_STEPS} months.",
+        )
+    last = month_index(today)
+    first = last - months + 1
+    since = date(first // 12, first % 12 + 1, 1)
+    if flt.since and flt.since > since:
+        since = flt.since
+    window = replace(flt, since=since, until=min(flt.until or today, today))
+    run = analyse_hotspots(session, window, today=today, cell_m=cell_m, band_m=band_m, shape=shape)
+    result, pts = run.result, run.points
+    keep = np.ones(len(pts), dtype=bool)
+    if run.boundary is not None:
+        area = shapely.make_valid(geojson_shape(run.boundary))
+        shapely.prepare(area)
+        keep = shapely.intersects_xy(area, pts.lon, pts.lat)
+    x, y = project_lonlat(pts.lon[keep], pts.lat[keep], result.epsg)
+    grid = Grid(result.cell_m, result.shape, result.orientation)
+    cube = space_time_cube(grid, x, y, pts.month[keep] - first, months)
+    emerging = emerging_hotspots(cube.counts, cube.xy, result.band_m)
+    tag = "sq" if result.shape == "square" else f"hex{result.orientation[0]}"
+    cells = [f"{tag}:{i}:{j}" for i, j in zip(cube.ix.tolist(), cube.iy.tolist(), strict=True)]
+    polys = transform_geometries(grid.polygons(cube.ix, cube.iy), result.epsg, 4326)
+    labels = [month_label(m) for m in range(first, last + 1)]
+    tally = Counter(emerging.pattern)
+    hot = sum(v for k, v in tally.items() if k.endswith("_hot"))
+    cold = sum(v for k, v in tally.items() if k.endswith("_cold"))
+    notes = [
+        e
+        for e in result.explanations
+        if e.key in ("input", "study_area", "cell_size", "distance_band")
+    ]
+    notes.append(
+        Explanation(
+            "emerging",
+            f"按月构建时空立方体：{labels[0]} 至 {labels[-1]} 共 {months} 个月、{len(cells)} 个"
+            f"有事件的格网；时空 Gi*（时间邻域 1 个月，FDR 校正）与 Mann-Kendall 趋势检验后，"
+            f"{hot} 个格网为各类热点，{cold} 个为各类冷点。",
+            f"Monthly space-time cube from {labels[0]} to {labels[-1]} ({months} months, "
+            f"{len(cells)} cells with incidents); after space-time Gi* (one-month time window, "
+            f"FDR) and Mann-Kendall trend tests, {hot} cells show a hot-spot pattern and {cold} "
+            "a cold-spot pattern.",
+            months,
+            dict(tally),
+        )
+    )
+    return TrendRun(
+        months=labels,
+        cells=cells,
+        polygons=polys,
+        counts=cube.counts,
+        pattern=emerging.pattern,
+        trend_z=emerging.trend_z.z,
+        trend_p=emerging.trend_z.p,
+        count_trend=[str(t) for t in emerging.trend_counts.trend],
+        final_bin=emerging.bins[:, -1],
+        cell_m=result.cell_m,
+        band_m=result.band_m,
+        explanations=notes,
+    )
+
+
+__all__ = [
+    "BIN_STYLE",
+    "INPUT_KINDS",
+    "KIND_LABELS",
+    "Clusters",
+    "HotspotRun",
+    "IncidentPoints",
+    "InputKind",
+    "PointFilter",
+    "TrendRun",
+    "analyse_hotspots",
+    "dbscan_clusters",
+    "dbscan_lonlat",
+    "emerging_trends",
+    "hotspot_collection",
+    "load_points",
+    "study_area",
+]

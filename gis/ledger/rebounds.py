@@ -1,0 +1,127 @@
+"""Suspected rebounds (疑似反弹): a new complaint or finding near a recently closed problem.
+
+A complaint or an inspection finding of the same category within ``R`` metres (on the spheroid)
+of a problem closed at most ``D`` days before it is flagged for the office, which confirms it
+(the problem becomes ``rebounded``) or dismisses it with a reason.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gis.config import get_settings
+from gis.db.models import Problem, SuspectedRebound
+from gis.ledger.writes import LedgerError, NotFound, transition
+
+_MATCH = """
+    INSERT INTO suspected_rebounds (problem_id, {fk}, distance_m, days_since_closed)
+    SELECT p.id, x.id,
+           ST_Distance(p.geom::geography, x.geom::geography),
+           (x.{time_col} AT TIME ZONE :tz)::date - (p.closed_at AT TIME ZONE :tz)::date
+    FROM {table} x
+    JOIN problems p
+      ON p.status = 'closed' AND p.category = x.category AND p.geom IS NOT NULL
+     AND ST_DWithin(p.geom::geography, x.geom::geography, :radius)
+     AND (x.{time_col} AT TIME ZONE :tz)::date - (p.closed_at AT TIME ZONE :tz)::date
+         BETWEEN 0 AND :window
+    WHERE x.id = :id AND x.geom IS NOT NULL AND x.category IS NOT NULL {extra}
+    ON CONFLICT DO NOTHING
+    RETURNING id
+"""
+
+
+def _flag(
+    session: Session, table: str, fk: str, time_col: str, row_id: int, extra: str = ""
+) -> list[int]:
+    settings = get_settings()
+    sql = _MATCH.format(table=table, fk=fk, time_col=time_col, extra=extra)
+    rows = session.execute(
+        text(sql),
+        {
+            "id": row_id,
+            "radius": settings.rebound_radius_m,
+            "window": settings.rebound_window_days,
+            "tz": settings.timezone,
+        },
+    )
+    return [r[0] for r in rows]
+
+
+def flag_for_complaint(session: Session, complaint_id: int) -> list[int]:
+    """Flag closed problems near a new complaint; returns the new suspected-rebound ids."""
+    return _flag(session, "complaints", "complaint_id", "received_at", complaint_id)
+
+
+def flag_for_inspection(session: Session, inspection_id: int) -> list[int]:
+    """Flag closed problems near a new-problem or rebound finding (not checks of the problem)."""
+    return _flag(
+        session,
+        "inspections",
+        "inspection_id",
+        "observed_at",
+        inspection_id,
+        extra="AND x.finding IN ('new_problem', 'rebound', 'persists')"
+        " AND x.problem_id IS DISTINCT FROM p.id",
+    )
+
+
+def _open_suspect(session: Session, suspect_id: int) -> SuspectedRebound:
+    suspect = session.get(SuspectedRebound, suspect_id, with_for_update=True)
+    if suspect is None:
+        raise NotFound(f"no suspected rebound {suspect_id}")
+    if suspect.status != "open":
+        raise LedgerError(f"suspected rebound {suspect_id} is already {suspect.status}")
+    return suspect
+
+
+def confirm(
+    session: Session, suspect_id: int, *, actor: str, reason: str, now: datetime | None = None
+) -> SuspectedRebound:
+    """Confirm a suspected rebound: the problem becomes ``rebounded``."""
+    at = now or datetime.now(UTC)
+    suspect = _open_suspect(session, suspect_id)
+    problem = session.get(Problem, suspect.problem_id)
+    assert problem is not None
+    trigger = (
+        f"complaint {suspect.complaint_id}"
+        if suspect.complaint_id
+        else f"inspection {suspect.inspection_id}"
+    )
+    transition(
+        session,
+        problem.code,
+        "rebound",
+        actor=actor,
+        now=at,
+        reason=reason or f"confirmed suspected rebound ({trigger})",
+    )
+    suspect.status, suspect.decided_by, suspect.decided_at = "confirmed", actor, at
+    suspect.reason = reason
+    return suspect
+
+
+def dismiss(
+    session: Session, suspect_id: int, *, actor: str, reason: str, now: datetime | None = None
+) -> SuspectedRebound:
+    """Dismiss a suspected rebound; a reason is required."""
+    if not reason.strip():
+        raise LedgerError("dismissing a suspected rebound needs a reason", field="reason")
+    suspect = _open_suspect(session, suspect_id)
+    suspect.status, suspect.decided_by = "dismissed", actor
+    suspect.decided_at, suspect.reason = now or datetime.now(UTC), reason
+    return suspect
+
+
+def open_suspects(
+    session: Session, township_codes: tuple[str, ...] | None = None
+) -> list[SuspectedRebound]:
+    """Suspected rebounds awaiting a decision, newest first."""
+    stmt = select(SuspectedRebound).where(SuspectedRebound.status == "open")
+    if township_codes:
+        stmt = stmt.join(Problem, Problem.id == SuspectedRebound.problem_id).where(
+            Problem.township_code.in_(township_codes)
+        )
+    return list(session.scalars(stmt.order_by(SuspectedRebound.created_at.desc())))
