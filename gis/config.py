@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     public_notice_days: int = Field(0, ge=0, description="公示 period before closure takes effect")
     rebound_radius_m: float = Field(200.0, gt=0, description="suspected-rebound search radius")
     rebound_window_days: int = Field(180, ge=1, description="suspected-rebound look-back window")
+    rebound_deadline_days: int = Field(
+        30, ge=1, description="deadline of a rebounded problem when the office names none"
+    )
     tile_url: str | None = Field(None, description="XYZ basemap URL; none by default")
     tile_attribution: str = Field("", description="attribution shown with the basemap")
     tile_crs: str = Field("wgs84", description="wgs84 or gcj02: datum of the basemap tiles")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gis.config import Settings
 from gis.geo.display import for_display
 from gis.geo.townships import townships_geojson
+from gis.ledger.counts import COUNT_SETS
 from gis.maps.sites import sites_geojson
 from gis.vocab import Category, Source
 from layers.county_map import basemap, bounds_of, page_head
@@ -94,6 +95,7 @@ def wall_map(
                 categories=_options(Category),
                 sources=_options(Source),
                 gcj_note=gcj_note,
+                **{f"label_{c.name}": f"{c.zh} {c.en}" for c in COUNT_SETS},
             )
         )
     )

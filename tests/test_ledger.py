@@ -95,8 +95,15 @@ def test_full_lifecycle_writes_an_event_per_step(session: Session) -> None:
     assert problem.status == "rectifying" and problem.rebound_count == 1
     assert problem.closed_at is None and problem.deadline == date(2026, 12, 31)
     rebound = ledger.history(session, "T-001")[-2]
-    assert rebound.before == {"status": "closed", "rebound_count": 0}
-    assert rebound.after == {"status": "rebounded", "rebound_count": 1}
+    # a rebound is rectified anew: it gets the configured default deadline from its day
+    days = get_settings().rebound_deadline_days
+    new_due = (T0 + timedelta(days=30)).date() + timedelta(days=days)
+    assert rebound.before == {"status": "closed", "rebound_count": 0, "deadline": "2026-06-30"}
+    assert rebound.after == {
+        "status": "rebounded",
+        "rebound_count": 1,
+        "deadline": new_due.isoformat(),
+    }
     assert rebound.actor == "office" and rebound.reason == "回头看发现反弹"
 
 
@@ -225,14 +232,16 @@ def test_long_term_problems_fall_due_at_their_next_unmet_milestone(session: Sess
     new_problem(session, deadline=date(2028, 12, 31), deadline_kind="long_term")
     ledger.transition(session, "T-001", "assign", actor="office")
     first = ledger.add_milestone(
-        session, "T-001", title="完成截污", due_date=date(2026, 5, 31), actor="office"
+        session, "T-001", title="完成截污", due_date=date(2026, 5, 31), actor="office", now=T0
     )
     ledger.add_milestone(
-        session, "T-001", title="完成清淤", due_date=date(2026, 9, 30), actor="office"
+        session, "T-001", title="完成清淤", due_date=date(2026, 9, 30), actor="office", now=T0
     )
     q = f"SELECT {overdue_sql('p')} FROM problems p"
     assert session.execute(text(q), {"today": date(2026, 6, 1)}).scalar_one() is True
-    ledger.meet_milestone(session, first.id, met_on=date(2026, 5, 30), actor="township")
+    ledger.meet_milestone(
+        session, first.id, met_on=date(2026, 5, 30), actor="office", now=T0 + timedelta(days=91)
+    )
     assert session.execute(text(q), {"today": date(2026, 6, 1)}).scalar_one() is False
     assert session.execute(text(q), {"today": date(2026, 10, 1)}).scalar_one() is True
 
@@ -376,8 +385,6 @@ def test_lookback_round_rebounds_what_is_found_again(session: Session) -> None:
         .scalars()
         .all()
     )
-    with pytest.raises(ledger.LedgerError, match="new deadline"):
-        lookbacks.record_result(session, task_ids[0], found_again=True, actor="inspector")
     lookbacks.record_result(
         session,
         task_ids[0],
@@ -396,6 +403,12 @@ def test_lookback_round_rebounds_what_is_found_again(session: Session) -> None:
         {"k": task_ids[0]},
     ).one()
     assert tuple(statuses) == ("rectifying", 1)
+    deadline = session.execute(
+        text("SELECT p.deadline FROM lookback_tasks k JOIN problems p ON p.id = k.problem_id"
+             " WHERE k.id = :k"),
+        {"k": task_ids[0]},
+    ).scalar_one()
+    assert deadline == date(2027, 1, 31)  # the office's new deadline, set with the rebound
 
 
 def test_on_site_assignment_in_one_call(session: Session) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
+from gis.access.scope import in_scope
 from gis.db.models import ApiToken, AuthEvent, User, WebSession
 
 ROLES = ("admin", "office", "township", "inspector", "viewer")
@@ -50,7 +51,7 @@ class Principal:
 
     def can_see(self, township_code: str | None) -> bool:
         """Whether a row of ``township_code`` is within this principal's scope."""
-        return self.townships is None or township_code in self.townships
+        return in_scope(self.townships, township_code)
 
 
 def _digest(secret: str) -> str:
@@ -135,6 +136,8 @@ def set_role(
     user = get_user(session, name)
     if role not in ROLES:
         raise AuthError(f"role must be one of: {', '.join(ROLES)}")
+    if role in SCOPED_ROLES and not townships:
+        raise AuthError(f"a {role} user needs at least one --township")
     before = {"role": user.role, "townships": user.townships}
     user.role, user.townships = role, sorted(set(townships or []))
     audit(

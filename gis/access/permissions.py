@@ -40,6 +40,17 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "rebound": STAFF,
     "reopen": STAFF,
 }
+# Who may move a goalpost later (a deadline past the current one) and confirm a milestone met;
+# others may only bring a deadline forward, and their "milestone met" is a claim to reconcile.
+GOALPOST_ROLES = STAFF
+
+
+def may_move_goalposts(role: str | None) -> bool:
+    """Whether ``role`` may extend a deadline or confirm a milestone (``None``: a trusted
+    internal caller such as the command line or the office's Excel import)."""
+    return role is None or role in GOALPOST_ROLES
+
+
 # Actions that need the password again, even within a session (re-authentication).
 REAUTH_ACTIONS = frozenset({"approve_closure"})
 

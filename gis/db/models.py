@@ -161,6 +161,11 @@ class Milestone(Base):
     title: Mapped[str] = mapped_column(Text)
     due_date: Mapped[date] = mapped_column(Date)
     met_on: Mapped[date | None] = mapped_column(Date)
+    # set when a rebound gives the problem a new deadline: an unmet old stage no longer counts
+    superseded_on: Mapped[date | None] = mapped_column(Date)
+    # a township's report that the stage is met: a claim, until the office confirms (met_on)
+    claimed_on: Mapped[date | None] = mapped_column(Date)
+    claimed_by: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     problem: Mapped[Problem] = relationship(back_populates="milestones")

@@ -4,8 +4,9 @@ Every list, map, layer and report asks PostGIS through these fragments, so there
 definition. Deadlines are local dates (``Asia/Shanghai`` by default): a problem due today is not
 overdue until the day is over. ``today`` is always passed in, so the clock can be fixed.
 
-The effective due date is the problem's ``deadline``, or for a long-term problem (长期坚持) the due
-date of its earliest unmet milestone (阶段性目标), falling back to ``deadline``.
+The effective due date is the earliest of the problem's ``deadline`` and the due date of its
+current milestone (阶段性目标: the earliest one neither met nor superseded by a rebound); a
+long-term problem (长期坚持) without a deadline is due when its current milestone is.
 """
 
 from __future__ import annotations
@@ -24,10 +25,8 @@ def local_today(now: datetime | None = None) -> date:
 def due_date_sql(alias: str = "p") -> str:
     """SQL expression: the effective due date of problem ``alias``."""
     return (
-        f"CASE WHEN {alias}.deadline_kind = 'long_term' THEN COALESCE("
-        f"(SELECT min(m.due_date) FROM milestones m "
-        f"WHERE m.problem_id = {alias}.id AND m.met_on IS NULL), {alias}.deadline) "
-        f"ELSE {alias}.deadline END"
+        f"LEAST({alias}.deadline, (SELECT min(m.due_date) FROM milestones m "
+        f"WHERE m.problem_id = {alias}.id AND m.met_on IS NULL AND m.superseded_on IS NULL))"
     )
 
 

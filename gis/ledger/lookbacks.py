@@ -97,19 +97,18 @@ def record_result(
                 "the inspection does not belong to this problem", field="inspection_id"
             )
     if found_again:
-        if new_deadline is None and problem.deadline_kind != "long_term":
-            raise LedgerError("a rebound needs a new deadline", field="new_deadline")
         reason = note or "回头看发现问题反弹 found again in a look-back"
-        transition(session, problem.code, "rebound", actor=actor, now=at, reason=reason)
+        # the rebound sets the new deadline (this one, or the configured default)
         transition(
             session,
             problem.code,
-            "reopen",
+            "rebound",
             actor=actor,
             now=at,
             reason=reason,
             deadline=new_deadline,
         )
+        transition(session, problem.code, "reopen", actor=actor, now=at, reason=reason)
     task.result = "rebounded" if found_again else "passed"
     task.inspection_id, task.done_at, task.note = inspection_id, at, note
     return task

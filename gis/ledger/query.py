@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis import vocab
+from gis.access.scope import scope_sql
 from gis.config import get_settings
 from gis.geo.sql import as_geojson_sql
 from gis.ledger.deadlines import days_overdue_sql, due_date_sql, overdue_sql, warning_sql
@@ -137,9 +138,7 @@ class ProblemQuery:
                 params[key] = list(values)
 
         any_of("township_code", "f_townships", self.township_codes)
-        if self.scope is not None:
-            clauses.append(f"{a}.township_code = ANY(:f_scope)")
-            params["f_scope"] = list(self.scope)
+        clauses.append(scope_sql(f"{a}.township_code", self.scope, params))
         any_of("status", "f_statuses", self.statuses)
         any_of("category", "f_categories", self.categories)
         any_of("source", "f_sources", self.sources)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from gis.access.scope import scope_filter
 from gis.config import get_settings
 from gis.db.models import Problem, SuspectedRebound
 from gis.ledger.writes import LedgerError, NotFound, transition
@@ -119,9 +120,10 @@ def open_suspects(
     session: Session, township_codes: tuple[str, ...] | None = None
 ) -> list[SuspectedRebound]:
     """Suspected rebounds awaiting a decision, newest first."""
-    stmt = select(SuspectedRebound).where(SuspectedRebound.status == "open")
-    if township_codes:
-        stmt = stmt.join(Problem, Problem.id == SuspectedRebound.problem_id).where(
-            Problem.township_code.in_(township_codes)
-        )
+    stmt = (
+        select(SuspectedRebound)
+        .join(Problem, Problem.id == SuspectedRebound.problem_id)
+        .where(SuspectedRebound.status == "open")
+        .where(scope_filter(Problem.township_code, township_codes))
+    )
     return list(session.scalars(stmt.order_by(SuspectedRebound.created_at.desc())))

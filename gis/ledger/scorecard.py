@@ -8,13 +8,15 @@ then highest closure rate, then fewest rebounded. Can be read "as of" a past day
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.ledger.deadlines import days_overdue_sql, open_sql, overdue_sql
-from gis.ledger.query import ProblemQuery, end_of_day
+from gis.access.scope import Scope, in_scope
+from gis.ledger.counts import count_columns_sql, period_params
+from gis.ledger.deadlines import days_overdue_sql, overdue_sql
+from gis.ledger.query import ProblemQuery
 
 
 @dataclass
@@ -26,6 +28,7 @@ class TownshipScore:
     total: int
     open: int
     overdue: int
+    on_time: int
     rebounded: int
     closed: int
     closed_in_period: int
@@ -43,22 +46,23 @@ def township_scorecard(
     today: date,
     period_start: date | None = None,
     query: ProblemQuery | None = None,
+    scope: Scope = None,
 ) -> list[TownshipScore]:
-    """Per-township counts, rates and rank, on ``today`` (or ``query.as_of``)."""
+    """Per-township counts, rates and rank, on ``today`` (or ``query.as_of``).
+
+    The rank is always the county's: it is computed over every township, whoever asks, and
+    ``scope`` (the caller's townships) only chooses which rows are returned. ``query`` must not
+    carry a scope of its own, or the ranking would be computed over what the caller sees.
+    """
     query = query or ProblemQuery()
+    if query.scope is not None:
+        raise ValueError("rank over the county: pass the caller's townships as scope=")
     day = query.as_of or today
     clause, params = query.where("p")
     source, source_params = query.source()
-    start = period_start or day.replace(day=1)
     sql = f"""
         SELECT t.code, t.name,
-            count(p.id) AS total,
-            count(p.id) FILTER (WHERE {open_sql('p')}) AS open,
-            count(p.id) FILTER (WHERE {overdue_sql("p")}) AS overdue,
-            count(p.id) FILTER (WHERE p.status = 'rebounded') AS rebounded,
-            count(p.id) FILTER (WHERE p.status = 'closed') AS closed,
-            count(p.id) FILTER (WHERE p.status = 'closed' AND p.closed_at >= :start_ts
-                                AND p.closed_at < :end_ts) AS closed_in_period,
+            {count_columns_sql("p")},
             count(p.id) FILTER (WHERE p.rebound_count > 0) AS ever_rebounded,
             count(p.id) FILTER (WHERE p.status = 'closed' OR p.rebound_count > 0) AS ever_closed,
             COALESCE(sum(GREATEST({days_overdue_sql("p")}, 0))
@@ -74,8 +78,7 @@ def township_scorecard(
             text(sql),
             {
                 "today": day,
-                "start_ts": end_of_day(start) - timedelta(days=1),
-                "end_ts": end_of_day(day),
+                **period_params(day, period_start),
                 **params,
                 **source_params,
             },
@@ -92,6 +95,7 @@ def township_scorecard(
                 total=r["total"],
                 open=r["open"],
                 overdue=r["overdue"],
+                on_time=r["on_time"],
                 rebounded=r["rebounded"],
                 closed=r["closed"],
                 closed_in_period=r["closed_in_period"],
@@ -107,7 +111,7 @@ def township_scorecard(
     )
     for position, score in enumerate(ordered, start=1):
         score.rank = position
-    return scores
+    return [s for s in scores if in_scope(scope, s.code)]
 
 
 def _rate(part: int, whole: int) -> float:

@@ -19,6 +19,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gis import vocab
+from gis.access.permissions import may_move_goalposts
+from gis.access.scope import scope_filter
 from gis.config import get_settings
 from gis.db.models import Attachment, Closure, Event, Inspection, Milestone, Problem
 from gis.geo.townships import township_for_wkt
@@ -287,8 +289,13 @@ def update_problem(
     actor: str,
     reason: str = "",
     now: datetime | None = None,
+    role: str | None = None,
 ) -> Problem:
-    """Change ledger fields (not the status: that takes an action); one event for the change."""
+    """Change ledger fields (not the status: that takes an action); one event for the change.
+
+    A deadline is never set in the past; setting it later than it is takes the office
+    (:func:`gis.access.permissions.may_move_goalposts`) and a reason.
+    """
     at = _now(now)
     unknown = set(changes) - set(EDITABLE_FIELDS) - {"geometry"}
     if unknown:
@@ -298,6 +305,8 @@ def update_problem(
             field=sorted(unknown)[0],
         )
     problem = get_problem(session, code, lock=True)
+    if "deadline" in changes:
+        _check_goalpost(problem.deadline, changes["deadline"], at=at, role=role, reason=reason)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for name in ("source", "category", "deadline_kind"):
@@ -365,6 +374,30 @@ def update_problem(
         after=after,
     )
     return problem
+
+
+def _check_goalpost(
+    current: date | None, new: date | None, *, at: datetime, role: str | None, reason: str
+) -> None:
+    """Refuse a deadline in the past, and a later one from anyone but the office or without a
+    reason."""
+    if new is None or new == current:
+        return
+    if new < _local_date(at):
+        raise LedgerError(
+            f"截止日期不能早于今天 / the deadline {new.isoformat()} is in the past",
+            field="deadline",
+        )
+    if current is not None and new > current:
+        if not may_move_goalposts(role):
+            raise LedgerError(
+                "只有整改办可以延后截止日期 / only the office may set a later deadline",
+                field="deadline",
+            )
+        if not reason.strip():
+            raise LedgerError(
+                "延期需说明理由 / a later deadline needs a reason", field="reason"
+            )
 
 
 def _evidence(
@@ -518,12 +551,22 @@ def transition(
     elif action == "rebound":
         if not reason.strip():
             raise TransitionError("rebound needs a reason (what was found, where)")
-        problem.rebound_count += 1
-    elif action == "reopen":
-        if deadline is None and problem.deadline_kind != "long_term":
-            raise TransitionError("reopen needs a new deadline")
         if deadline is not None and deadline < today:
             raise TransitionError("the new deadline is in the past")
+        problem.rebound_count += 1
+        # a rebound is rectified anew: a new deadline (the office's, or the configured default),
+        # and the old unmet stages no longer set the due date
+        problem.deadline = deadline or today + timedelta(days=settings.rebound_deadline_days)
+        for m in problem.milestones:
+            if m.met_on is None and m.superseded_on is None:
+                m.superseded_on = today
+    elif action == "reopen":
+        if deadline is not None and deadline < today:
+            raise TransitionError("the new deadline is in the past")
+        if deadline is None and problem.deadline is not None and problem.deadline < today:
+            raise TransitionError(
+                "重新整改需要新的截止日期 / reopen needs a new deadline: the rebound's has passed"
+            )
         problem.deadline = deadline or problem.deadline
         problem.closed_at = None
     problem.status = step.target.value
@@ -581,6 +624,11 @@ def add_milestone(
         raise LedgerError(
             "milestones belong to long-term (长期坚持) problems", field="deadline_kind"
         )
+    if due_date < _local_date(at):
+        raise LedgerError(
+            f"阶段目标日期不能早于今天 / the milestone date {due_date.isoformat()} is in the past",
+            field="due_date",
+        )
     milestone = Milestone(problem_id=problem.id, title=title, due_date=due_date, note="")
     session.add(milestone)
     session.flush()
@@ -604,14 +652,39 @@ def meet_milestone(
     actor: str,
     note: str = "",
     now: datetime | None = None,
+    role: str | None = None,
 ) -> Milestone:
-    """Record that a milestone was met (reconciled, 对账)."""
+    """Record that a milestone was met (reconciled, 对账).
+
+    From the office this is the fact; from a township it is a claim (``claimed_on``) that changes
+    no due date, overdue flag or warning until the office confirms it (逐月逐季对账, see
+    :func:`milestone_claims`).
+    """
     at = _now(now)
     milestone = session.get(Milestone, milestone_id)
     if milestone is None:
         raise NotFound(f"no milestone {milestone_id}")
     problem = session.get(Problem, milestone.problem_id)
     assert problem is not None
+    if met_on > _local_date(at):
+        raise LedgerError("达标日期不能晚于今天 / met_on is in the future", field="met_on")
+    if not may_move_goalposts(role):
+        before = {"milestone": {"id": milestone.id, "claimed_on": _json(milestone.claimed_on)}}
+        milestone.claimed_on, milestone.claimed_by = met_on, actor
+        if note:
+            milestone.note = note
+        problem.updated_at = at
+        record_event(
+            session,
+            problem,
+            actor=actor,
+            action="milestone_claimed",
+            at=at,
+            reason=note,
+            before=before,
+            after={"milestone": {"id": milestone.id, "claimed_on": met_on.isoformat()}},
+        )
+        return milestone
     before = {"milestone": {"id": milestone.id, "met_on": _json(milestone.met_on)}}
     milestone.met_on, milestone.note = met_on, note
     problem.updated_at = at
@@ -626,6 +699,19 @@ def meet_milestone(
         after={"milestone": {"id": milestone.id, "met_on": met_on.isoformat()}},
     )
     return milestone
+
+
+def milestone_claims(session: Session, scope: tuple[str, ...] | None = None) -> list[Milestone]:
+    """The reconciliation list (对账): milestones a township reported met that the office has not
+    confirmed yet, oldest claim first, within ``scope``."""
+    stmt = (
+        select(Milestone)
+        .join(Problem, Problem.id == Milestone.problem_id)
+        .where(Milestone.claimed_on.is_not(None), Milestone.met_on.is_(None))
+        .where(scope_filter(Problem.township_code, scope))
+        .order_by(Milestone.claimed_on, Milestone.id)
+    )
+    return list(session.scalars(stmt))
 
 
 def history(session: Session, code: str) -> list[Event]:

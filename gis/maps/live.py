@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.access.scope import scope_sql
 from gis.geo.sql import as_geojson_sql
 from gis.ledger.deadlines import warning_sql
 from gis.ledger.query import ProblemQuery, map_class_sql, problem_properties_sql
@@ -126,7 +127,8 @@ def ticker(
     session: Session, *, limit: int = 12, township_codes: tuple[str, ...] | None = None
 ) -> list[dict]:
     """The latest inspections, complaints and new problems, newest first, with their notes."""
-    where_t = "AND x.township_code = ANY(:towns)" if township_codes else ""
+    params: dict = {"limit": limit}
+    where_t = "AND " + scope_sql("x.township_code", township_codes, params, "towns")
     sql = f"""
         SELECT * FROM (
             SELECT 'inspection' AS kind, x.received_at AS at, x.note AS text, x.finding AS what,
@@ -147,9 +149,6 @@ def ticker(
             WHERE TRUE {where_t} ORDER BY x.created_at DESC LIMIT :limit) c
         ORDER BY at DESC LIMIT :limit
     """
-    params: dict = {"limit": limit}
-    if township_codes:
-        params["towns"] = list(township_codes)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
@@ -161,7 +160,8 @@ def complaint_heat(
     township_codes: tuple[str, ...] | None = None,
 ) -> list[list[float]]:
     """``[lat, lon, weight]`` of complaints received in the last ``days``, binned at 100 m."""
-    where_t = "AND township_code = ANY(:towns)" if township_codes else ""
+    params: dict = {"today": today, "days": days}
+    where_t = "AND " + scope_sql("township_code", township_codes, params, "towns")
     rows = session.execute(
         text(f"""
         SELECT ST_Y(c) AS lat, ST_X(c) AS lon, n FROM (
@@ -170,6 +170,6 @@ def complaint_heat(
             WHERE geom IS NOT NULL AND received_at >= CAST(:today AS date) - :days {where_t}
             GROUP BY 1) g
     """),
-        {"today": today, "days": days, "towns": list(township_codes or ())},
+        params,
     ).all()
     return [[round(r.lat, 5), round(r.lon, 5), int(r.n)] for r in rows]

@@ -228,7 +228,9 @@ def problems_update(
         )
     _in_scope(session, code, principal)
     with committing(session):
-        ledger.update_problem(session, code, changes, actor=principal.name, reason=reason)
+        ledger.update_problem(
+            session, code, changes, actor=principal.name, reason=reason, role=principal.role
+        )
     return _one(session, code, today)
 
 
@@ -311,6 +313,17 @@ def milestones_met(
     _in_scope(session, code or "", principal)
     with committing(session):
         m = ledger.meet_milestone(
-            session, milestone_id, met_on=body.met_on, note=body.note, actor=principal.name
+            session,
+            milestone_id,
+            met_on=body.met_on,
+            note=body.note,
+            actor=principal.name,
+            role=principal.role,
         )
-        return {"id": m.id, "title": m.title, "due_date": m.due_date, "met_on": m.met_on}
+        return {
+            "id": m.id,
+            "title": m.title,
+            "due_date": m.due_date,
+            "met_on": m.met_on,
+            "claimed_on": m.claimed_on,
+        }

@@ -37,13 +37,15 @@ def townships_summary(
     period_start: Annotated[date | None, Query(description="start of 'closed this period'")] = None,
 ) -> dict:
     scores = township_scorecard(
-        session, today=today, period_start=period_start, query=ProblemQuery(as_of=as_of)
+        session,
+        today=today,
+        period_start=period_start,
+        query=ProblemQuery(as_of=as_of),
+        scope=principal.townships,
     )
     return {
         "as_of": (as_of or today).isoformat(),
-        "townships": [
-            asdict(s) for s in sorted(scores, key=lambda s: s.rank) if principal.can_see(s.code)
-        ],
+        "townships": [asdict(s) for s in sorted(scores, key=lambda s: s.rank)],
     }
 
 

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
 from gis.geo.display import for_display, heat_for_display
-from gis.ledger.query import ProblemQuery, map_class_counts
+from gis.ledger.counts import ledger_counts
+from gis.ledger.query import ProblemQuery
 from gis.ledger.scorecard import township_scorecard
 from gis.maps.classify import classify
 from gis.maps.live import complaint_heat, problems_for_view, ticker
@@ -124,16 +125,11 @@ def wall_summary(
     scope = principal.townships
     if township:
         forbid_out_of_scope(principal, township)
-    counts = map_class_counts(
-        session, today=today, where=_query(category, source, township, scope=scope)
-    )
+    where = _query(category, source, township, scope=scope)
+    counts = ledger_counts(session, today=today, query=where)
     scores = sorted(
-        (
-            s
-            for s in township_scorecard(
-                session, today=today, query=_query(category, source, None, scope=scope)
-            )
-            if principal.can_see(s.code)
+        township_scorecard(
+            session, today=today, query=_query(category, source, None), scope=scope
         ),
         key=lambda s: s.rank,
     )
