@@ -5,13 +5,9 @@ from __future__ import annotations
 import folium
 
 from gis.ledger.query import MAP_CLASS_LABELS, MAP_CLASSES
+from gis.palette import MAP_CLASS_COLOURS
 
-CLASS_COLOURS = {
-    "closed": "#6a9f58",
-    "open": "#2f6fb3",
-    "overdue": "#e8890c",
-    "rebounded": "#c8102e",
-}
+CLASS_COLOURS = MAP_CLASS_COLOURS
 CLASS_RADIUS = {"closed": 4, "open": 6, "overdue": 7, "rebounded": 8}
 
 POPUP_FIELDS = [

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import folium
 
-TOWNSHIP_STYLE = {"color": "#4a4a4a", "weight": 1.5, "fillColor": "#f3efe0", "fillOpacity": 0.6}
+from gis.palette import TOWNSHIP_FILL, TOWNSHIP_FILL_OPACITY
+
+TOWNSHIP_STYLE = {
+    "color": "#4a4a4a",
+    "weight": 1.5,
+    "fillColor": TOWNSHIP_FILL,
+    "fillOpacity": TOWNSHIP_FILL_OPACITY,
+}
 
 
 def township_layer(townships: dict, *, name: str = "乡镇边界 Townships") -> folium.GeoJson:

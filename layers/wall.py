@@ -9,6 +9,7 @@ import folium
 from folium import plugins
 from sqlalchemy.orm import Session
 
+from gis import palette
 from gis.config import Settings
 from gis.geo.display import for_display
 from gis.geo.townships import townships_geojson
@@ -73,6 +74,7 @@ def wall_map(
             "refresh_ms": refresh_s * 1000,
             "township": township_code,
             "gcj02": settings.tile_crs == "gcj02",
+            "palette": palette.for_scripts(),
             "endpoints": {
                 "problems": "/api/wall/problems",
                 "summary": "/api/wall/summary",

@@ -618,7 +618,9 @@ def test_an_extended_deadline_starts_a_new_episode(county) -> None:  # type: ign
     run_once(db, today=day, now=at_nine(day), settings=FAST)
     new_deadline = DEADLINE + timedelta(days=20)
     with Session(db) as s, s.begin():
-        ledger.update_problem(s, "T-001", {"deadline": new_deadline}, actor="office", reason="延期")
+        ledger.update_problem(
+            s, "T-001", {"deadline": new_deadline}, actor="office", reason="延期", now=at_nine(day)
+        )
     for n in range(3, 23):
         later = DEADLINE + timedelta(days=n)
         run_once(db, today=later, now=at_nine(later), settings=FAST)

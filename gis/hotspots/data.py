@@ -47,6 +47,7 @@ from gis.hotspots.grid import (
 )
 from gis.hotspots.trends import CATEGORIES, MIN_STEPS, emerging_hotspots, space_time_cube
 from gis.ledger.query import ProblemQuery, end_of_day
+from gis.palette import HOTSPOT_BINS
 
 InputKind = Literal["problems", "complaints", "rebounds", "overdue"]
 StudyArea = Literal["townships", "incidents"]
@@ -57,16 +58,8 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "rebounds": ("反弹问题", "rebounded problems"),
     "overdue": ("逾期问题", "overdue problems"),
 }
-# Gi_Bin → (colour, Chinese label, English label); blue cold, red hot (ArcGIS's ramp).
-BIN_STYLE: dict[int, tuple[str, str, str]] = {
-    3: ("#b2182b", "热点（99% 置信度）", "Hot spot, 99% confidence"),
-    2: ("#ef8a62", "热点（95% 置信度）", "Hot spot, 95% confidence"),
-    1: ("#fddbc7", "热点（90% 置信度）", "Hot spot, 90% confidence"),
-    0: ("#f7f7f7", "不显著", "Not significant"),
-    -1: ("#d1e5f0", "冷点（90% 置信度）", "Cold spot, 90% confidence"),
-    -2: ("#67a9cf", "冷点（95% 置信度）", "Cold spot, 95% confidence"),
-    -3: ("#2166ac", "冷点（99% 置信度）", "Cold spot, 99% confidence"),
-}
+# Gi_Bin → (colour, Chinese label, English label), from the product's one palette.
+BIN_STYLE: dict[int, tuple[str, str, str]] = HOTSPOT_BINS
 DEFAULT_EPS_M = 500.0
 DEFAULT_MIN_POINTS = 4
 DEFAULT_MONTHS = 12

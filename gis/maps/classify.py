@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gis.palette import CHOROPLETH_REDS
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "Numba not installed": the pure-Python path is fine here
     import mapclassify
 
 # Sequential light-to-dark reds, one per class (ColorBrewer Reds, 5 classes).
-REDS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+REDS = CHOROPLETH_REDS
 
 
 @dataclass

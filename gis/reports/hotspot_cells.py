@@ -19,26 +19,11 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from gis import vocab
+from gis.palette import HOTSPOT_BINS
 
-BIN_LABELS: dict[int, tuple[str, str]] = {
-    3: ("热点（99% 置信）", "Hot spot, 99% confidence"),
-    2: ("热点（95% 置信）", "Hot spot, 95% confidence"),
-    1: ("热点（90% 置信）", "Hot spot, 90% confidence"),
-    0: ("不显著", "Not significant"),
-    -1: ("冷点（90% 置信）", "Cold spot, 90% confidence"),
-    -2: ("冷点（95% 置信）", "Cold spot, 95% confidence"),
-    -3: ("冷点（99% 置信）", "Cold spot, 99% confidence"),
-}
-# ArcGIS's Gi_Bin colours, so the map reads like the tools leaders have seen.
-BIN_COLOURS: dict[int, str] = {
-    3: "#d62f27",
-    2: "#ed7551",
-    1: "#fab984",
-    0: "#f5f5e6",
-    -1: "#c0ccbe",
-    -2: "#849eba",
-    -3: "#4575b5",
-}
+# The product's one palette, so the PDF colours and names hot spots as the web map does.
+BIN_LABELS: dict[int, tuple[str, str]] = {b: (zh, en) for b, (_, zh, en) in HOTSPOT_BINS.items()}
+BIN_COLOURS: dict[int, str] = {b: colour for b, (colour, _, _) in HOTSPOT_BINS.items()}
 
 
 @dataclass(frozen=True)

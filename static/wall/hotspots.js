@@ -9,13 +9,8 @@
   "use strict";
 
   const EVERY_REFRESHES = 4;
-  const BINS = [
-    [3, "#b2182b", "热点 99%", "Hot 99%"], [2, "#ef8a62", "热点 95%", "Hot 95%"],
-    [1, "#fddbc7", "热点 90%", "Hot 90%"], [0, "#f7f7f7", "不显著", "Not significant"],
-    [-1, "#d1e5f0", "冷点 90%", "Cold 90%"], [-2, "#67a9cf", "冷点 95%", "Cold 95%"],
-    [-3, "#2166ac", "冷点 99%", "Cold 99%"],
-  ];
-  const COLOUR = Object.fromEntries(BINS.map(b => [b[0], b[1]]));
+  // Colours and labels come from the page config (gis/palette.py), never written again here.
+  let BINS = [], OUTLINE = {}, COLOUR = {};
 
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, c => (
@@ -23,6 +18,10 @@
   }
 
   function start(cfg) {
+    const palette = cfg.palette || {};
+    BINS = palette.hotspot_bins || [];
+    OUTLINE = palette.hotspot_outline || {};
+    COLOUR = Object.fromEntries(BINS.map(b => [b[0], b[1]]));
     const map = cfg.map;
     const endpoint = (cfg.endpoints && cfg.endpoints.hotspots) || "/api/hotspots.geojson";
     const state = { fetches: 0, features: 0, error: null, atRefresh: 0, inFlight: null };
@@ -31,7 +30,7 @@
       style(feature) {
         const bin = feature.properties.bin || 0;
         return {
-          color: bin ? "#555555" : "#bbbbbb", weight: 0.6,
+          color: bin ? OUTLINE.significant : OUTLINE.not_significant, weight: 0.6,
           fillColor: COLOUR[bin] || COLOUR[0], fillOpacity: bin ? 0.6 : 0.1,
         };
       },

@@ -7,8 +7,8 @@
 (function () {
   "use strict";
 
-  const CLASS_COLOUR = { open: "#2f6fb3", overdue: "#e8890c", rebounded: "#c8102e", closed: "#6a9f58" };
-  const WARNING_STROKE = { red: "#7a0010", orange: "#b35900", yellow: "#d4b106", blue: "#1f5fbf", none: "#ffffff" };
+  // Colours come from the page config (gis/palette.py), never written again here.
+  let PALETTE = {}, CLASS_COLOUR = {}, WARNING_STROKE = {};
   const KIND_LABEL = { inspection: "巡查", complaint: "信访", problem: "交办" };
 
   function pad(n) { return String(n).padStart(2, "0"); }
@@ -19,6 +19,9 @@
   }
 
   function start(cfg) {
+    PALETTE = cfg.palette || {};
+    CLASS_COLOUR = PALETTE.classes || {};
+    WARNING_STROKE = PALETTE.warning_strokes || {};
     const map = cfg.map;
     const renderer = L.canvas({ padding: 0.3 });
     const state = {
@@ -33,7 +36,7 @@
         const rebounded = p.map_class === "rebounded";
         return L.circleMarker(latlng, {
           renderer, radius: rebounded ? 9 : p.map_class === "closed" ? 4 : 7,
-          color: rebounded ? "#ffffff" : WARNING_STROKE[p.warning] || "#ffffff",
+          color: rebounded ? PALETTE.marker_outline : WARNING_STROKE[p.warning] || PALETTE.marker_outline,
           weight: rebounded ? 3 : p.warning && p.warning !== "none" ? 2.5 : 1,
           fillColor: CLASS_COLOUR[p.map_class], fillOpacity: 0.92,
         });
@@ -99,7 +102,10 @@
       cfg.townships.eachLayer(layer => {
         const code = layer.feature && layer.feature.id;
         const k = classes[code];
-        layer.setStyle({ fillColor: k == null ? "#f3efe0" : colours[k], fillOpacity: 0.65 });
+        layer.setStyle({
+          fillColor: k == null ? PALETTE.township_fill : colours[k],
+          fillOpacity: PALETTE.choropleth_fill_opacity,
+        });
       });
       const rows = s.ranking.map((t, i) =>
         `<tr class="${i >= s.ranking.length - 3 ? "worst" : ""}"><td>${t.rank}</td><td>${esc(t.name)}</td>` +

@@ -1,0 +1,65 @@
+"""The product's colours, in one place: hot-spot bins, map classes, warnings, choropleths.
+
+Folium layers, the wall's scripts (passed in the page config, never written again in JavaScript)
+and the PDF reports all read these tables, so a hot spot, an overdue problem or a red warning is
+the same colour on every surface. Hot-spot colours follow ArcGIS's Gi_Bin ramp (blue cold, red
+hot), so maps read like the tools leaders have seen.
+"""
+
+from __future__ import annotations
+
+# Gi_Bin → (colour, Chinese label, English label): 99/95/90 % confidence hot and cold spots.
+HOTSPOT_BINS: dict[int, tuple[str, str, str]] = {
+    3: ("#b2182b", "热点（99% 置信度）", "Hot spot, 99% confidence"),
+    2: ("#ef8a62", "热点（95% 置信度）", "Hot spot, 95% confidence"),
+    1: ("#fddbc7", "热点（90% 置信度）", "Hot spot, 90% confidence"),
+    0: ("#f7f7f7", "不显著", "Not significant"),
+    -1: ("#d1e5f0", "冷点（90% 置信度）", "Cold spot, 90% confidence"),
+    -2: ("#67a9cf", "冷点（95% 置信度）", "Cold spot, 95% confidence"),
+    -3: ("#2166ac", "冷点（99% 置信度）", "Cold spot, 99% confidence"),
+}
+HOTSPOT_OUTLINE = {"significant": "#555555", "not_significant": "#bbbbbb"}
+
+# The map's classes (see gis.ledger.query.MAP_CLASSES).
+MAP_CLASS_COLOURS: dict[str, str] = {
+    "closed": "#6a9f58",
+    "open": "#2f6fb3",
+    "overdue": "#e8890c",
+    "rebounded": "#c8102e",
+}
+
+# The four-colour warning (四色预警): a fill for badges, a stroke for map markers.
+WARNING_COLOURS: dict[str, str] = {
+    "red": "#c8102e",
+    "orange": "#e8890c",
+    "yellow": "#f2c500",
+    "blue": "#1f5fbf",
+    "none": "#ffffff",
+}
+WARNING_STROKES: dict[str, str] = {
+    "red": "#7a0010",
+    "orange": "#b35900",
+    "yellow": "#d4b106",
+    "blue": "#1f5fbf",
+    "none": "#ffffff",
+}
+
+# Choropleths of counts (overdue problems by township): ColorBrewer Reds, light to dark.
+CHOROPLETH_REDS: tuple[str, ...] = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+MARKER_OUTLINE = "#ffffff"  # around problem markers without a warning, and rebounded ones
+TOWNSHIP_FILL = "#f3efe0"
+TOWNSHIP_FILL_OPACITY = 0.6
+CHOROPLETH_FILL_OPACITY = 0.65
+
+
+def for_scripts() -> dict:
+    """The palette as the wall's page config carries it to ``static/wall/*.js``."""
+    return {
+        "classes": MAP_CLASS_COLOURS,
+        "warning_strokes": WARNING_STROKES,
+        "hotspot_bins": [[b, c, zh, en] for b, (c, zh, en) in HOTSPOT_BINS.items()],
+        "hotspot_outline": HOTSPOT_OUTLINE,
+        "township_fill": TOWNSHIP_FILL,
+        "marker_outline": MARKER_OUTLINE,
+        "choropleth_fill_opacity": CHOROPLETH_FILL_OPACITY,
+    }
