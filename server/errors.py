@@ -8,8 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from gis.ledger.lifecycle import TransitionError
-from gis.ledger.writes import Conflict, LedgerError, NotFound
+from gis.errors import Kind, LookbackError
 
 log = logging.getLogger("lookback.server")
 
@@ -43,26 +42,27 @@ def _error(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": message, **extra})
 
 
-async def _ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
-    return _error(422, str(exc), field=exc.field)
+# The one table from the domain's kinds of failure to HTTP statuses.
+STATUS: dict[Kind, int] = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "refused": 403,
+    "too_large": 413,
+    "unsupported": 415,
+    "failed": 500,
+}
 
 
-async def _transition_error(request: Request, exc: TransitionError) -> JSONResponse:
-    return _error(409, str(exc), allowed_actions=exc.allowed)
-
-
-async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
-    return _error(404, str(exc))
-
-
-async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
-    return _error(409, str(exc))
+async def _domain_error(request: Request, exc: LookbackError) -> JSONResponse:
+    status = STATUS[exc.kind]
+    if status >= 500:
+        log.error("%s: %s", type(exc).__name__, exc)
+        return _error(status, "内部错误 internal error")
+    return _error(status, str(exc), **exc.details())
 
 
 def register(app: FastAPI) -> None:
     """Map domain and database exceptions to HTTP statuses, once for the whole app."""
     app.add_exception_handler(DBAPIError, _db_error)  # type: ignore[arg-type]
-    app.add_exception_handler(TransitionError, _transition_error)  # type: ignore[arg-type]
-    app.add_exception_handler(LedgerError, _ledger_error)  # type: ignore[arg-type]
-    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
-    app.add_exception_handler(Conflict, _conflict)  # type: ignore[arg-type]
+    app.add_exception_handler(LookbackError, _domain_error)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from zxcvbn import zxcvbn
 
 from gis.access.scope import in_scope
 from gis.db.models import ApiToken, AuthEvent, User, WebSession
+from gis.errors import LookbackError
 
 ROLES = ("admin", "office", "township", "inspector", "viewer")
 SCOPED_ROLES = ("township", "inspector")
@@ -36,7 +37,7 @@ TOKEN_PREFIX = "lb_"
 _hasher = PasswordHasher()
 
 
-class AuthError(ValueError):
+class AuthError(LookbackError, ValueError):
     """A sign-in or account request refused, with a message safe to show."""
 
 

@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from gis.db.embedded import PG_MAJOR_VERSIONS, ClusterError, find_pg_bin
+from gis.errors import LookbackError
 
 FORMAT = "lookback-backup"
 FORMAT_VERSION = 1
@@ -67,8 +68,10 @@ Progress = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: bytes (or files) done of ``total`` (None when unknown)."""
 
 
-class BackupError(RuntimeError):
+class BackupError(LookbackError, RuntimeError):
     """A backup or restore that cannot go on, worded for the person at the terminal."""
+
+    kind = "failed"
 
 
 @dataclass

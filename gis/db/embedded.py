@@ -19,13 +19,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gis.errors import LookbackError
+
 PG_MAJOR_VERSIONS = (17, 16, 15)
 SUPERUSER = "lookback"
 DATABASE = "lookback"
 
 
-class ClusterError(RuntimeError):
+class ClusterError(LookbackError, RuntimeError):
     """A problem with the embedded cluster, worded for the person at the terminal."""
+
+    kind = "failed"
 
 
 def find_pg_bin() -> Path:

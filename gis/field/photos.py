@@ -23,6 +23,8 @@ from typing import Any
 
 import exifread
 
+from gis.errors import LookbackError
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "PhotoError",
@@ -48,7 +50,7 @@ _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 logging.getLogger("exifread").setLevel(logging.ERROR)
 
 
-class PhotoError(ValueError):
+class PhotoError(LookbackError, ValueError):
     """A photo the server refuses; ``status`` is the HTTP status that says why."""
 
     status = 422
@@ -62,11 +64,15 @@ class PhotoError(ValueError):
 class UnsupportedPhoto(PhotoError):
     """Not a JPEG, PNG or HEIC/HEIF image by its bytes (415)."""
 
+    kind = "unsupported"
+
     status = 415
 
 
 class PhotoTooLarge(PhotoError):
     """Over the configured size limit (413)."""
+
+    kind = "too_large"
 
     status = 413
 

@@ -17,6 +17,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Geod
 
+from gis.errors import LookbackError
+
 __all__ = [
     "ACCEPTED_CRS",
     "CoordinateError",
@@ -285,7 +287,7 @@ def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str) -> Pair:
 # ---------------------------------------------------------------------------------------------
 
 
-class CoordinateError(ValueError):
+class CoordinateError(LookbackError, ValueError):
     """A submitted coordinate is unusable; ``field`` names it, ``message`` is English + Chinese."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gis.errors import LookbackError
 
-class HotspotInputError(ValueError):
+
+class HotspotInputError(LookbackError, ValueError):
     """The input cannot support a hot spot analysis; ``zh`` and ``en`` say why."""
 
     def __init__(self, zh: str, en: str) -> None:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from gis import vocab
 from gis.db.models import SRID
+from gis.errors import LookbackError
 from gis.geo.townships import assign_missing_townships
 
 CODE_PATTERN = re.compile(r"^\d{12}$")
@@ -62,7 +63,7 @@ ZONE_LEVELS = {
 }
 
 
-class BoundaryImportError(ValueError):
+class BoundaryImportError(LookbackError, ValueError):
     """The file as a whole cannot be imported (unreadable, no usable fields, unknown CRS…)."""
 
 

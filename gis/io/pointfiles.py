@@ -22,6 +22,7 @@ import numpy as np
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from gis.errors import LookbackError
 from gis.geo import coords
 
 __all__ = [
@@ -59,7 +60,7 @@ _NAME_KEYS = ("name", "title")
 _RAW_TEXT_LIMIT = 500
 
 
-class PointFileError(Exception):
+class PointFileError(LookbackError):
     """The file cannot be read at all (unreadable, malformed, truncated, unknown format)."""
 
 

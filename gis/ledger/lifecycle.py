@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gis.errors import LookbackError
 from gis.vocab import Status
 
 
@@ -56,12 +57,17 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-class TransitionError(ValueError):
+class TransitionError(LookbackError, ValueError):
     """An action that is not allowed from the problem's status, or whose conditions fail."""
+
+    kind = "conflict"
 
     def __init__(self, message: str, *, allowed: list[str] | None = None) -> None:
         super().__init__(message)
         self.allowed = allowed or []
+
+    def details(self) -> dict:
+        return {"allowed_actions": self.allowed}
 
 
 def allowed_actions(status: str | Status) -> list[str]:

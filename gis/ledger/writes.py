@@ -23,6 +23,7 @@ from gis.access.permissions import may_move_goalposts
 from gis.access.scope import scope_filter
 from gis.config import get_settings
 from gis.db.models import Attachment, Closure, Event, Inspection, Milestone, Problem
+from gis.errors import LookbackError
 from gis.geo.townships import township_for_wkt
 from gis.ledger.lifecycle import TransitionError, check_transition
 
@@ -61,20 +62,27 @@ SNAPSHOT_FIELDS = (
 )
 
 
-class LedgerError(ValueError):
+class LedgerError(LookbackError, ValueError):
     """A request the ledger refuses, with the field at fault when there is one."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 
+    def details(self) -> dict:
+        return {"field": self.field}
 
-class NotFound(LookupError):
+
+class NotFound(LookbackError, LookupError):
     """No such problem (or milestone, closure…)."""
 
+    kind = "not_found"
 
-class Conflict(ValueError):
+
+class Conflict(LookbackError, ValueError):
     """The request clashes with what is stored (a duplicate code, a concurrent change)."""
+
+    kind = "conflict"
 
 
 def _json(value: Any) -> Any:

@@ -29,6 +29,8 @@ from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
+from gis.errors import LookbackError
+
 SIGNATURE_HEADER = "X-Lookback-Signature"
 TIMESTAMP_HEADER = "X-Lookback-Timestamp"
 DELIVERY_HEADER = "X-Lookback-Delivery"
@@ -36,8 +38,10 @@ USER_AGENT = "Lookback-Notices/1"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class ChannelError(RuntimeError):
+class ChannelError(LookbackError, RuntimeError):
     """A delivery attempt failed; the message says why."""
+
+    kind = "failed"
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int | str) -> str:

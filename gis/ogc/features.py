@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gis import vocab
 from gis.db.models import SRID
+from gis.errors import LookbackError
 from gis.ledger.deadlines import overdue_sql, warning_sql
 
 PropertyType = Literal["string", "integer", "number", "boolean", "date", "date-time", "object"]
@@ -29,7 +30,7 @@ ALIAS = "x"
 MAX_FILTER_VALUES = 100
 
 
-class FeatureQueryError(ValueError):
+class FeatureQueryError(LookbackError, ValueError):
     """A request for features that cannot be answered as asked (bad bbox, datetime, crs…)."""
 
 

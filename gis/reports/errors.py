@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from gis.errors import LookbackError
 
-class UnknownTownship(LookupError):
+
+class UnknownTownship(LookbackError, LookupError):
     """No township has this code."""
+
+    kind = "not_found"
 
     def __init__(self, code: str) -> None:
         self.code = code
