@@ -429,9 +429,11 @@ def _describe(model: type[BaseSettings], exc: ValidationError) -> list[str]:
 def settings_problems() -> list[str]:
     """What is wrong with the configuration in the environment, one line per variable."""
     from gis.config import Settings, WarningThresholds
+    from gis.field.inspections import FieldSettings
+    from gis.notices.config import NoticeSettings
 
     problems: list[str] = []
-    for model in (Settings, WarningThresholds, OpsSettings):
+    for model in (Settings, WarningThresholds, FieldSettings, NoticeSettings, OpsSettings):
         try:
             model()
         except ValidationError as exc:

@@ -190,6 +190,14 @@ def test_settings_problems_name_the_variable(monkeypatch: pytest.MonkeyPatch) ->
     assert "LOOKBACK_PG_PORT='80'" in found and "LOOKBACK_LOG_FORMAT='xml'" in found
 
 
+def test_every_settings_class_is_checked_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOKBACK_NOTICES_MAX_ATTEMPTS", "0")
+    monkeypatch.setenv("LOOKBACK_FIELD_POOR_ACCURACY_M", "-3")
+    found = "\n".join(settings_problems())
+    assert "LOOKBACK_NOTICES_MAX_ATTEMPTS='0'" in found
+    assert "LOOKBACK_FIELD_POOR_ACCURACY_M='-3'" in found
+
+
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code],
