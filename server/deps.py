@@ -46,6 +46,8 @@ def get_actor(
 
 ActorDep = Annotated[str, Depends(get_actor)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+# The session type for helpers in routes, so that routes need not import SQLAlchemy.
+DbSession = Session
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 TodayDep = Annotated[date, Depends(get_today)]

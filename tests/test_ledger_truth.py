@@ -140,3 +140,19 @@ def test_set_role_refuses_a_scoped_role_without_townships(db) -> None:  # type: 
             auth.set_role(session, name="roamer", role="inspector", townships=None, actor="test")
         user = auth.set_role(session, name="roamer", role="township", townships=["1"], actor="t")
         assert user.role == "township"
+
+
+def test_listings_are_scoped_the_same_way(demo_app, demo_engine, codes) -> None:  # type: ignore[no-untyped-def]
+    town = codes[0]
+    headers = make_token(demo_engine, "township", [town], name="truth-listings")
+    with TestClient(demo_app, headers=headers) as c:
+        sites = c.get("/api/sites").json()
+        complaints = c.get("/api/complaints", params={"limit": 1000}).json()
+        suspects = c.get("/api/suspected-rebounds").json()
+    assert sites and {s["township_code"] for s in sites} == {town}
+    assert {x["township_code"] for x in complaints["items"]} <= {town}
+    assert complaints["number_matched"] == len(complaints["items"])
+    with Session(demo_engine) as session:
+        sql = text("SELECT township_code FROM problems WHERE id = :i")
+        towns = {session.execute(sql, {"i": s["problem_id"]}).scalar() for s in suspects}
+    assert towns <= {town}

@@ -6,12 +6,9 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import text
 
-from gis.geo.sql import as_geojson_sql
 from gis.ledger import complaints as complaint_rules
-from gis.ledger.deadlines import complaint_overdue_sql
-from gis.ledger.writes import NotFound
+from gis.ledger import records
 from server.deps import SessionDep, TodayDep, committing
 from server.schemas import (
     ComplaintCreate,
@@ -25,24 +22,7 @@ ComplaintWriter = principal_dep("complaint:write")
 
 
 def _complaint(session, code: str, today: date) -> dict:  # type: ignore[no-untyped-def]
-    row = (
-        session.execute(
-            text(
-                "SELECT c.code, c.channel, c.kind, c.category, c.text, c.received_at,"
-                " c.feedback_due,"
-                f" c.feedback_at, c.township_code, p.code AS problem_code,"
-                f" {complaint_overdue_sql('c')} AS overdue, {as_geojson_sql('c.geom')} AS geometry"
-                " FROM complaints c LEFT JOIN problems p ON p.id = c.problem_id"
-                " WHERE c.code = :code"
-            ),
-            {"code": code, "today": today},
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"no complaint with code {code!r}")
-    return dict(row)
+    return records.complaint_record(session, code, today)
 
 
 @router.post(
@@ -71,44 +51,23 @@ def complaints_list(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
-    clauses, params = ["TRUE"], {"today": today, "limit": limit, "offset": offset}
-    if township:
-        clauses.append("c.township_code = ANY(:townships)")
-        params["townships"] = township
-    if principal.townships is not None:
-        clauses.append("c.township_code = ANY(:scope)")
-        params["scope"] = list(principal.townships)
-    if overdue is not None:
-        clauses.append(f"{complaint_overdue_sql('c')} = :overdue")
-        params["overdue"] = overdue
-    where = " AND ".join(clauses)
-    total = session.execute(text(f"SELECT count(*) FROM complaints c WHERE {where}"), params)
-    codes = (
-        session.execute(
-            text(
-                f"SELECT c.code FROM complaints c WHERE {where}"
-                " ORDER BY c.received_at DESC, c.id DESC"
-                " LIMIT :limit OFFSET :offset"
-            ),
-            params,
-        )
-        .scalars()
-        .all()
+    items, total = records.list_complaints(
+        session,
+        today=today,
+        scope=principal.townships,
+        townships=township,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
     )
-    return {
-        "items": [_complaint(session, c, today) for c in codes],
-        "number_matched": total.scalar_one(),
-    }
+    return {"items": items, "number_matched": total}
 
 
 @router.get("/complaints/{code}", tags=["complaints"], summary="One complaint")
 def complaints_read(principal: Reader, code: str, session: SessionDep, today: TodayDep) -> dict:
     found = _complaint(session, code, today) if principal.townships is None else None
     if found is None:
-        town = session.execute(
-            text("SELECT township_code FROM complaints WHERE code = :c"), {"c": code}
-        ).scalar()
-        forbid_out_of_scope(principal, town)
+        forbid_out_of_scope(principal, records.complaint_township(session, code))
         found = _complaint(session, code, today)
     return found
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
-from gis.db.models import LookbackTask
-from gis.ledger import lookbacks
+from gis.ledger import lookbacks, records
 from server.deps import SessionDep, committing
 from server.schemas import (
     LookbackCreate,
@@ -44,20 +42,7 @@ def lookbacks_create(principal: LookbackWriter, body: LookbackCreate, session: S
 @router.get("/lookbacks/{round_id}", tags=["look-backs"], summary="A round and its tasks")
 def lookbacks_read(principal: Reader, round_id: int, session: SessionDep) -> dict:
     progress = lookbacks.round_progress(session, round_id)
-    tasks = (
-        session.execute(
-            text(
-                "SELECT k.id, p.code AS problem_code, p.township_code, k.result, k.done_at, k.note"
-                " FROM lookback_tasks k JOIN problems p ON p.id = k.problem_id"
-                " WHERE k.round_id = :r"
-                " ORDER BY k.id"
-            ),
-            {"r": round_id},
-        )
-        .mappings()
-        .all()
-    )
-    visible = [dict(t) for t in tasks if principal.can_see(t["township_code"])]
+    visible = records.round_tasks(session, round_id, principal.townships)
     return {"id": round_id, "progress": progress, "tasks": visible}
 
 
@@ -69,13 +54,7 @@ def lookbacks_read(principal: Reader, round_id: int, session: SessionDep) -> dic
 def lookback_task_result(
     task_id: int, body: LookbackResult, session: SessionDep, principal: LookbackResulter
 ) -> dict:
-    town = session.execute(
-        text(
-            "SELECT p.township_code FROM lookback_tasks k JOIN problems p ON p.id = k.problem_id"
-            " WHERE k.id = :k"
-        ),
-        {"k": task_id},
-    ).scalar()
+    town = records.lookback_task_township(session, task_id)
     if principal.townships is not None:
         forbid_out_of_scope(principal, town)
     with committing(session):
@@ -83,5 +62,5 @@ def lookback_task_result(
             session, task_id, actor=principal.name, **body.model_dump(mode="python")
         )
         round_id = task.round_id
-    result = session.get(LookbackTask, task_id)
-    return {"task_id": task_id, "round_id": round_id, "result": result.result if result else None}
+    result = records.lookback_task_result(session, task_id)
+    return {"task_id": task_id, "round_id": round_id, "result": result}

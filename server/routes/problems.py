@@ -8,19 +8,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import REAUTH_ACTIONS, may_run
-from gis.geo.sql import as_geojson_sql
+from gis.ledger import records
 from gis.ledger import writes as ledger
 from gis.ledger.onsite import assign_on_site
-from gis.ledger.query import SORTS, ProblemQuery, list_problems, problem_properties_sql
+from gis.ledger.query import SORTS, ProblemQuery, list_problems
 from gis.vocab import Category, Source, Status
 from gis.vocab import Warning as WarningColour
-from server.deps import EngineDep, SessionDep, TodayDep, committing
+from server.deps import DbSession, EngineDep, SessionDep, TodayDep, committing
 from server.schemas import (
     EventOut,
     MilestoneCreate,
@@ -80,17 +78,8 @@ def problem_filters(
 ProblemFilters = Annotated[ProblemQuery, Depends(problem_filters)]
 
 
-def _one(session: Session, code: str, today: date) -> dict:
-    row = session.execute(
-        text(
-            f"SELECT {problem_properties_sql('p')} AS props, {as_geojson_sql('p.geom')} AS geometry"
-            " FROM problems p LEFT JOIN townships t ON t.code = p.township_code WHERE p.code = :c"
-        ),
-        {"c": code, "today": today},
-    ).first()
-    if row is None:
-        raise ledger.NotFound(f"no problem with code {code!r}")
-    return {**row.props, "geometry": row.geometry}
+def _one(session: DbSession, code: str, today: date) -> dict:
+    return records.problem_record(session, code, today)
 
 
 @router.get("/problems", summary="List problems (JSON or GeoJSON), filtered and paginated")
@@ -172,14 +161,11 @@ OnSite = principal_dep("problem:onsite")
 MilestoneWriter = principal_dep("milestone:write")
 
 
-def _in_scope(session: Session, code: str, principal: Principal) -> None:
+def _in_scope(session: DbSession, code: str, principal: Principal) -> None:
     """403 for a problem outside the caller's townships; scoped callers get 403 for unknown too."""
     if principal.townships is None:
         return
-    town = session.execute(
-        text("SELECT township_code FROM problems WHERE code = :c"), {"c": code}
-    ).scalar()
-    forbid_out_of_scope(principal, town)
+    forbid_out_of_scope(principal, records.problem_township(session, code))
 
 
 @router.post("/problems", status_code=201, summary="Register a problem")
@@ -251,7 +237,7 @@ def problems_transition(
     _in_scope(session, code, principal)
     if body.action in REAUTH_ACTIONS:
         try:
-            with Session(engine) as s, s.begin():
+            with DbSession(engine) as s, s.begin():
                 auth.verify_password(s, name=principal.name, password=body.password or "")
         except auth.AuthError as exc:
             raise HTTPException(
@@ -302,12 +288,7 @@ def milestones_create(
 def milestones_met(
     principal: MilestoneWriter, milestone_id: int, body: MilestoneMet, session: SessionDep
 ) -> dict:
-    code = session.execute(
-        text(
-            "SELECT p.code FROM milestones m JOIN problems p ON p.id = m.problem_id WHERE m.id = :m"
-        ),
-        {"m": milestone_id},
-    ).scalar()
+    code = records.milestone_problem_code(session, milestone_id)
     if code is None and principal.townships is None:
         raise ledger.NotFound(f"no milestone {milestone_id}")
     _in_scope(session, code or "", principal)

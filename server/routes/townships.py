@@ -7,9 +7,8 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select, text
 
-from gis.db.models import Site
+from gis.ledger import records
 from gis.ledger.query import ProblemQuery
 from gis.ledger.scorecard import township_scorecard
 from server.deps import SessionDep, TodayDep
@@ -20,8 +19,7 @@ router = APIRouter(prefix="/api")
 
 @router.get("/townships", tags=["townships"], summary="Townships (codes and names)")
 def townships_list(_: Reader, session: SessionDep) -> list[dict]:
-    rows = session.execute(text("SELECT code, name FROM townships ORDER BY code")).mappings()
-    return [dict(r) for r in rows]
+    return records.list_townships(session)
 
 
 @router.get(
@@ -50,8 +48,5 @@ def townships_summary(
 
 
 @router.get("/sites", tags=["sites"], summary="Sites by kind")
-def sites_list(_: Reader, session: SessionDep, kind: str | None = None) -> list[dict]:
-    stmt = select(Site.id, Site.kind, Site.name, Site.zone_level, Site.township_code)
-    if kind:
-        stmt = stmt.where(Site.kind == kind)
-    return [dict(r._mapping) for r in session.execute(stmt.order_by(Site.id))]
+def sites_list(principal: Reader, session: SessionDep, kind: str | None = None) -> list[dict]:
+    return records.list_sites(session, kind=kind, scope=principal.townships)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import text
 
 from gis.geo.display import for_display, heat_for_display
+from gis.ledger import records
 from gis.ledger.counts import ledger_counts
 from gis.ledger.query import ProblemQuery
 from gis.ledger.scorecard import township_scorecard
@@ -40,14 +40,6 @@ def _query(
         bbox=parse_bbox(bbox),
         scope=scope,
     )
-
-
-def _township_name(session, code: str) -> str:  # type: ignore[no-untyped-def]
-    name = session.execute(text("SELECT name FROM townships WHERE code = :c"), {"c": code})
-    found = name.scalar()
-    if found is None:
-        raise HTTPException(404, f"no township with code {code}")
-    return found
 
 
 @router.get("/wall", response_class=HTMLResponse, summary="Command-centre wall map (挂图作战)")
@@ -84,7 +76,7 @@ def township_wall(
     refresh: Annotated[int, Query(ge=2, le=3600)] = 15,
 ) -> HTMLResponse:
     forbid_out_of_scope(principal, code)
-    name = _township_name(session, code)
+    name = records.township_name(session, code)
     fmap = wall_map(
         session,
         settings=settings,
