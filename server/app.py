@@ -21,6 +21,7 @@ from server import errors
 from server.ops import install_ops
 from server.routes import (
     auth,
+    calendar,
     complaints,
     field,
     geojson,
@@ -97,6 +98,7 @@ def create_app(
 
     app.include_router(auth.router)
     app.include_router(health.router)
+    app.include_router(calendar.router)
     app.include_router(maps.router)
     app.include_router(geojson.router)
     app.include_router(problems.router)

@@ -26,6 +26,7 @@ POLICY: dict[str, frozenset[str]] = {
     "export:read": STAFF | {"township", "viewer"},
     "notice:manage": STAFF,
     "user:manage": frozenset({"admin"}),
+    "calendar:manage": frozenset({"admin"}),  # load a year's official holiday schedule
 }
 
 # Lifecycle actions by role: townships rectify and apply, the office assigns, checks and closes.

@@ -13,6 +13,7 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -639,3 +640,21 @@ class NoticeRun(Base):
     issued: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class OfficialDay(Base):
+    """A day of a year's official schedule (国务院办公厅节假日安排) that an admin loaded: a holiday
+    (放假) or a make-up workday (调休上班). Days of a loaded year not listed follow the week."""
+
+    __tablename__ = "official_calendar"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(Text, default="", server_default="")
+    source: Mapped[str] = mapped_column(Text, default="", server_default="")
+    loaded_by: Mapped[str] = mapped_column(Text, default="", server_default="")
+    loaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+

@@ -14,7 +14,7 @@ from gis.config import get_settings
 from gis.db.models import Complaint, Problem
 from gis.geo.townships import township_for_wkt
 from gis.ledger.rebounds import flag_for_complaint
-from gis.ledger.workdays import add_workdays
+from gis.ledger.workdays import add_workdays, load_calendar
 from gis.ledger.writes import (
     Conflict,
     LedgerError,
@@ -66,7 +66,9 @@ def create_complaint(session: Session, data: ComplaintInput) -> tuple[Complaint,
         category=data.category,
         text=data.text,
         received_at=data.received_at,
-        feedback_due=add_workdays(received_day, settings.complaint_feedback_days),
+        feedback_due=add_workdays(
+            received_day, settings.complaint_feedback_days, load_calendar(session)
+        ),
         geom=from_shape(geom, srid=4490) if geom is not None else None,
         township_code=data.township_code
         or (township_for_wkt(session, geom.wkt) if geom is not None else None),

@@ -16,6 +16,7 @@ from gis.access.scope import Scope, in_scope, scope_sql
 from gis.geo.sql import as_geojson_sql
 from gis.ledger.deadlines import complaint_overdue_sql
 from gis.ledger.query import problem_properties_sql
+from gis.ledger.workdays import OfficialCalendar, is_provisional, load_calendar
 from gis.ledger.writes import NotFound
 
 
@@ -75,7 +76,14 @@ def complaint_record(session: Session, code: str, today: date) -> dict:
     )
     if row is None:
         raise NotFound(f"no complaint with code {code!r}")
-    return dict(row)
+    return _mark_provisional([dict(row)], load_calendar(session))[0]
+
+
+def _mark_provisional(items: list[dict], calendar: OfficialCalendar) -> list[dict]:
+    """Say of each feedback deadline whether it rests on a year not yet loaded (provisional)."""
+    for item in items:
+        item["feedback_due_provisional"] = is_provisional(item["feedback_due"], calendar)
+    return items
 
 
 def list_complaints(
@@ -106,7 +114,7 @@ def list_complaints(
         ),
         params,
     ).mappings()
-    items = [dict(r) for r in rows]
+    items = _mark_provisional([dict(r) for r in rows], load_calendar(session))
     return items, total.scalar_one()
 
 

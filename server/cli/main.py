@@ -23,6 +23,7 @@ from gis.db.engine import (
     uses_embedded_cluster,
 )
 from server.cli.bench import bench_app
+from server.cli.calendar import calendar_app
 from server.cli.common import fail
 from server.cli.field import import_inspections
 from server.cli.hotspots import hotspots_app
@@ -62,6 +63,7 @@ import_app.command("inspections")(import_inspections)
 app.add_typer(export_app, name="export")
 app.add_typer(ops_app)
 app.add_typer(bench_app, name="bench")
+app.add_typer(calendar_app, name="calendar")
 
 
 @app.callback()
