@@ -166,3 +166,9 @@ def test_a_look_back_finding_is_a_rebound_with_its_new_deadline(session) -> None
     problem = ledger.get_problem(session, "T-001")
     assert problem.status == "rectifying" and problem.rebound_count == 1  # rebounded, reopened
     assert derived(session, later.date())["overdue"] is False
+
+
+def test_every_action_of_the_state_machine_has_exactly_one_handler() -> None:
+    from gis.ledger.lifecycle import ACTIONS
+
+    assert set(ledger.HANDLERS) == set(ACTIONS)

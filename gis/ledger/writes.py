@@ -7,6 +7,7 @@ and closure live here and in :mod:`gis.ledger.lifecycle`; the API and the import
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -456,6 +457,155 @@ def _pending_closure(session: Session, problem: Problem) -> Closure:
     return closure
 
 
+@dataclass
+class _Step:
+    """What one lifecycle action works on: the problem, the request and the moment."""
+
+    session: Session
+    problem: Problem
+    actor: str
+    reason: str
+    at: datetime
+    today: date
+    settings: Any
+    deadline: date | None
+    attachment_ids: list[int]
+    inspection_ids: list[int]
+    passed: bool | None
+
+
+# A handler returns False when the action keeps the status (approval into a public notice).
+def _assign(s: _Step) -> bool:
+    p = s.problem
+    if not p.responsible_unit.strip() or not p.responsible_person.strip():
+        raise TransitionError("assign needs a responsible unit and a responsible person")
+    if p.deadline_kind == "immediate":
+        p.deadline = s.deadline or s.today + timedelta(days=s.settings.immediate_window_days)
+    elif p.deadline_kind == "dated":
+        p.deadline = s.deadline or p.deadline
+        if p.deadline is None:
+            raise TransitionError("assign needs a deadline for a time-limited problem")
+    elif s.deadline:
+        p.deadline = s.deadline
+    p.assigned_at = s.at
+    return True
+
+
+def _start(s: _Step) -> bool:
+    return True
+
+
+def _apply_closure(s: _Step) -> bool:
+    evidence = _evidence(s.session, s.problem, s.attachment_ids, s.inspection_ids)
+    s.session.add(
+        Closure(
+            problem_id=s.problem.id,
+            applied_at=s.at,
+            applied_by=s.actor,
+            evidence=evidence,
+            outcome="pending",
+            check_note="",
+        )
+    )
+    return True
+
+
+def _record_check(s: _Step) -> bool:
+    if s.passed is None:
+        raise TransitionError("record_check needs passed: true or false")
+    closure = _pending_closure(s.session, s.problem)
+    if closure.outcome != "pending":
+        raise TransitionError("the closure is already approved and in public notice")
+    if s.inspection_ids:
+        _evidence(s.session, s.problem, [], s.inspection_ids)
+    closure.checked_at, closure.checked_by = s.at, s.actor
+    closure.check_passed, closure.check_note = s.passed, s.reason
+    return True
+
+
+def _reject_closure(s: _Step) -> bool:
+    if not s.reason.strip():
+        raise TransitionError("reject_closure needs a reason")
+    _pending_closure(s.session, s.problem).outcome = "rejected"
+    s.problem.notice_ends_on = None
+    return True
+
+
+def _approve_closure(s: _Step) -> bool:
+    closure = _pending_closure(s.session, s.problem)
+    if closure.outcome != "pending":
+        raise TransitionError("the closure is already approved and in public notice")
+    if not closure.check_passed:
+        raise TransitionError("approve_closure needs a passed on-site check (record_check) first")
+    if closure.applied_by == s.actor:
+        raise TransitionError("the approver must be someone other than the applicant")
+    closure.approved_at, closure.approved_by = s.at, s.actor
+    if s.settings.public_notice_days > 0:
+        closure.outcome = "in_notice"
+        closure.notice_ends_on = s.today + timedelta(days=s.settings.public_notice_days)
+        s.problem.notice_ends_on = closure.notice_ends_on
+        return False
+    closure.outcome = "closed"
+    s.problem.closed_at = s.at
+    return True
+
+
+def _end_public_notice(s: _Step) -> bool:
+    closure = _pending_closure(s.session, s.problem)
+    if closure.outcome != "in_notice" or closure.notice_ends_on is None:
+        raise TransitionError("the closure is not in public notice")
+    if s.today < closure.notice_ends_on:
+        raise TransitionError(f"the public notice runs until {closure.notice_ends_on.isoformat()}")
+    closure.outcome = "closed"
+    s.problem.closed_at = s.at
+    s.problem.notice_ends_on = None
+    return True
+
+
+def _rebound(s: _Step) -> bool:
+    if not s.reason.strip():
+        raise TransitionError("rebound needs a reason (what was found, where)")
+    if s.deadline is not None and s.deadline < s.today:
+        raise TransitionError("the new deadline is in the past")
+    p = s.problem
+    p.rebound_count += 1
+    # a rebound is rectified anew: a new deadline (the office's, or the configured default),
+    # and the old unmet stages no longer set the due date
+    p.deadline = s.deadline or s.today + timedelta(days=s.settings.rebound_deadline_days)
+    for m in p.milestones:
+        if m.met_on is None and m.superseded_on is None:
+            m.superseded_on = s.today
+    return True
+
+
+def _reopen(s: _Step) -> bool:
+    p = s.problem
+    if s.deadline is not None and s.deadline < s.today:
+        raise TransitionError("the new deadline is in the past")
+    if s.deadline is None and p.deadline is not None and p.deadline < s.today:
+        raise TransitionError(
+            "重新整改需要新的截止日期 / reopen needs a new deadline: the rebound's has passed"
+        )
+    p.deadline = s.deadline or p.deadline
+    p.closed_at = None
+    return True
+
+
+# One handler per action of the state machine (gis.ledger.lifecycle.ACTIONS).
+HANDLERS: dict[str, Callable[[_Step], bool]] = {
+    "assign": _assign,
+    "start": _start,
+    "apply_closure": _apply_closure,
+    "record_check": _record_check,
+    "reject_closure": _reject_closure,
+    "approve_closure": _approve_closure,
+    "end_public_notice": _end_public_notice,
+    "rebound": _rebound,
+    "reopen": _reopen,
+}
+_TRACKED = ("status", "deadline", "closed_at", "rebound_count")
+
+
 def transition(
     session: Session,
     code: str,
@@ -471,126 +621,32 @@ def transition(
 ) -> Problem:
     """Run a lifecycle action on a problem; refused with the allowed actions when illegal."""
     at = _now(now)
-    today = _local_date(at)
-    settings = get_settings()
     problem = get_problem(session, code, lock=True)
     step = check_transition(problem.status, action)
-    before = snapshot(problem, ("status", "deadline", "closed_at", "rebound_count"))
-    event_action = action
-    if action == "assign":
-        if not problem.responsible_unit.strip() or not problem.responsible_person.strip():
-            raise TransitionError("assign needs a responsible unit and a responsible person")
-        if problem.deadline_kind == "immediate":
-            problem.deadline = deadline or today + timedelta(days=settings.immediate_window_days)
-        elif problem.deadline_kind == "dated":
-            problem.deadline = deadline or problem.deadline
-            if problem.deadline is None:
-                raise TransitionError("assign needs a deadline for a time-limited problem")
-        elif deadline:
-            problem.deadline = deadline
-        problem.assigned_at = at
-    elif action == "apply_closure":
-        evidence = _evidence(session, problem, attachment_ids or [], inspection_ids or [])
-        session.add(
-            Closure(
-                problem_id=problem.id,
-                applied_at=at,
-                applied_by=actor,
-                evidence=evidence,
-                outcome="pending",
-                check_note="",
-            )
-        )
-    elif action == "record_check":
-        if passed is None:
-            raise TransitionError("record_check needs passed: true or false")
-        closure = _pending_closure(session, problem)
-        if closure.outcome != "pending":
-            raise TransitionError("the closure is already approved and in public notice")
-        if inspection_ids:
-            _evidence(session, problem, [], inspection_ids)
-        closure.checked_at, closure.checked_by = at, actor
-        closure.check_passed, closure.check_note = passed, reason
-    elif action == "reject_closure":
-        if not reason.strip():
-            raise TransitionError("reject_closure needs a reason")
-        _pending_closure(session, problem).outcome = "rejected"
-        problem.notice_ends_on = None
-    elif action == "approve_closure":
-        closure = _pending_closure(session, problem)
-        if closure.outcome != "pending":
-            raise TransitionError("the closure is already approved and in public notice")
-        if not closure.check_passed:
-            raise TransitionError(
-                "approve_closure needs a passed on-site check (record_check) first"
-            )
-        if closure.applied_by == actor:
-            raise TransitionError("the approver must be someone other than the applicant")
-        closure.approved_at, closure.approved_by = at, actor
-        if settings.public_notice_days > 0:
-            closure.outcome = "in_notice"
-            closure.notice_ends_on = today + timedelta(days=settings.public_notice_days)
-            problem.notice_ends_on = closure.notice_ends_on
-            problem.updated_at = at
-            record_event(
-                session,
-                problem,
-                actor=actor,
-                action="approve_closure",
-                at=at,
-                reason=reason,
-                before=before,
-                after={"notice_ends_on": problem.notice_ends_on.isoformat()},
-            )
-            return problem
-        closure.outcome = "closed"
-        problem.closed_at = at
-    elif action == "end_public_notice":
-        closure = _pending_closure(session, problem)
-        if closure.outcome != "in_notice" or closure.notice_ends_on is None:
-            raise TransitionError("the closure is not in public notice")
-        if today < closure.notice_ends_on:
-            raise TransitionError(
-                f"the public notice runs until {closure.notice_ends_on.isoformat()}"
-            )
-        closure.outcome = "closed"
-        problem.closed_at = at
-        problem.notice_ends_on = None
-    elif action == "rebound":
-        if not reason.strip():
-            raise TransitionError("rebound needs a reason (what was found, where)")
-        if deadline is not None and deadline < today:
-            raise TransitionError("the new deadline is in the past")
-        problem.rebound_count += 1
-        # a rebound is rectified anew: a new deadline (the office's, or the configured default),
-        # and the old unmet stages no longer set the due date
-        problem.deadline = deadline or today + timedelta(days=settings.rebound_deadline_days)
-        for m in problem.milestones:
-            if m.met_on is None and m.superseded_on is None:
-                m.superseded_on = today
-    elif action == "reopen":
-        if deadline is not None and deadline < today:
-            raise TransitionError("the new deadline is in the past")
-        if deadline is None and problem.deadline is not None and problem.deadline < today:
-            raise TransitionError(
-                "重新整改需要新的截止日期 / reopen needs a new deadline: the rebound's has passed"
-            )
-        problem.deadline = deadline or problem.deadline
-        problem.closed_at = None
-    problem.status = step.target.value
+    before = snapshot(problem, _TRACKED)
+    ctx = _Step(
+        session, problem, actor, reason, at, _local_date(at), get_settings(), deadline,
+        attachment_ids or [], inspection_ids or [], passed,
+    )
+    moves = HANDLERS[action](ctx)
     problem.updated_at = at
-    after = snapshot(problem, ("status", "deadline", "closed_at", "rebound_count"))
-    changed_before = {k: v for k, v in before.items() if after[k] != v}
-    changed_after = {k: v for k, v in after.items() if before[k] != v}
+    if not moves:  # approved into a public notice: the status waits for the notice to end
+        record_event(
+            session, problem, actor=actor, action=action, at=at, reason=reason, before=before,
+            after={"notice_ends_on": problem.notice_ends_on.isoformat()},
+        )
+        return problem
+    problem.status = step.target.value
+    after = snapshot(problem, _TRACKED)
     record_event(
         session,
         problem,
         actor=actor,
-        action=event_action,
+        action=action,
         at=at,
         reason=reason,
-        before=changed_before,
-        after=changed_after,
+        before={k: v for k, v in before.items() if after[k] != v},
+        after={k: v for k, v in after.items() if before[k] != v},
     )
     return problem
 
