@@ -145,7 +145,12 @@ def test_trends_endpoint_gives_every_cell_a_category(client) -> None:  # type: i
     resp = client.get("/api/hotspots/trends.geojson", params={"input": "complaints"})
     assert resp.status_code == 200, resp.text
     fc = resp.json()
-    assert fc["months"][-1] == DEMO_AS_OF.strftime("%Y-%m") and len(fc["months"]) == 12
+    assert fc["months"][-1] == "2026-10" and len(fc["months"]) == 12  # last complete month
+    assert fc["period"]["excluded"] == DEMO_AS_OF.strftime("%Y-%m")
+    weekly = client.get(
+        "/api/hotspots/trends.geojson", params={"input": "complaints", "step": "week"}
+    ).json()
+    assert weekly["step"] == "week" and weekly["period"]["end"] == "2026-11-22"  # a Sunday
     codes = {c for c, _, _ in CATEGORIES.values()}
     assert fc["features"]
     for f in fc["features"]:
@@ -355,24 +360,11 @@ def test_wall_hotspot_overlay_loads_on_demand(browser, demo_server, demo_headers
 HERE = (113.052, 34.047)  # inside 西镇 of tests.factories.load_two_townships
 
 
-def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # type: ignore[no-untyped-def]
-    from datetime import UTC, date, datetime
+def _plant_complaints(db, rows) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
 
-    from gis.hotspots.data import emerging_trends, month_index
     from tests.factories import load_two_townships
 
-    rng = np.random.default_rng(11)
-    rows = []
-    today = DEMO_AS_OF
-    for back in range(12):  # background: 40 a month over both townships (113.0–113.2°E)
-        m = month_index(today) - back
-        month = date(m // 12, m % 12 + 1, 10)
-        lon, lat = rng.uniform(113.0, 113.2, 40), rng.uniform(34.0, 34.1, 40)
-        rows += [(month, a, b) for a, b in zip(lon, lat, strict=True)]
-        if back < 3:  # the last three months: 30 complaints around one place
-            r, t = rng.uniform(0, 250, 30), rng.uniform(0, 2 * np.pi, 30)
-            dlon, dlat = r * np.cos(t) / 92_000, r * np.sin(t) / 111_000
-            rows += [(month, HERE[0] + a, HERE[1] + b) for a, b in zip(dlon, dlat, strict=True)]
     with Session(db) as s, s.begin():
         load_two_townships(s)
         for k, (month, x, y) in enumerate(rows):
@@ -390,9 +382,35 @@ def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # typ
                     "y": float(y),
                 },
             )
+
+
+def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from gis.hotspots.data import emerging_trends, month_index
+
+    rng = np.random.default_rng(11)
+    rows = []
+    today = DEMO_AS_OF  # 23 November: November is unfinished and must not be a time step
+    for back in range(13):  # background: 40 a month over both townships (113.0–113.2°E)
+        m = month_index(today) - back
+        month = date(m // 12, m % 12 + 1, 10)
+        lon, lat = rng.uniform(113.0, 113.2, 40), rng.uniform(34.0, 34.1, 40)
+        rows += [(month, a, b) for a, b in zip(lon, lat, strict=True)]
+        if 1 <= back <= 3:  # the last three complete months: 30 complaints around one place
+            r, t = rng.uniform(0, 250, 30), rng.uniform(0, 2 * np.pi, 30)
+            dlon, dlat = r * np.cos(t) / 92_000, r * np.sin(t) / 111_000
+            rows += [(month, HERE[0] + a, HERE[1] + b) for a, b in zip(dlon, dlat, strict=True)]
+    _plant_complaints(db, rows)
     with Session(db) as s:
         run = emerging_trends(s, PointFilter(kind="complaints"), today=today)
     fc = run.to_geojson()
+    # The final step is October, the last complete month; November's points are not counted.
+    assert fc["months"][-1] == "2026-10" and len(fc["months"]) == 12
+    assert fc["period"]["end"] == "2026-10-31" and fc["period"]["excluded"] == "2026-11"
+    in_window = sum(1 for month, _, _ in rows if month < date(2026, 11, 1))
+    assert sum(f["properties"]["count"] for f in fc["features"]) == in_window
+    assert any(e["key"] == "period" and "2026-10" in e["en"] for e in fc["explanations"])
     here = [f for f in fc["features"] if shape(f["geometry"]).contains(Point(*HERE))]
     assert len(here) == 1
     props = here[0]["properties"]
@@ -408,3 +426,21 @@ def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # typ
             x, y = project_lonlat([c.x], [c.y], gk)
             assert np.hypot(x - hx, y - hy)[0] <= run.band_m + run.cell_m
     assert fc["tally"].get("no_pattern", 0) > len(fc["features"]) / 2
+
+
+def test_the_trends_layer_names_the_last_complete_period() -> None:
+    from layers.hotspot_layer import trends_layer
+
+    fc = _cells_of_every_bin()
+    for f in fc["features"]:
+        f["properties"].update(
+            final_bin=f["properties"]["bin"], pattern_zh="新增热点", pattern_en="New Hot Spot"
+        )
+    fc["period"] = {"last_complete": "2026-10", "excluded": "2026-11"}
+    group = trends_layer(fc)
+    assert "截至 2026-10" in group.layer_name and "through 2026-10" in group.layer_name
+    assert "2026-11 left out" in group.layer_name
+    fmap = folium.Map(location=[34.0, 113.03], zoom_start=12, tiles=None)
+    group.add_to(fmap)
+    html = fmap.get_root().render()
+    assert BIN_STYLE[3][0] in html and "Final-step bin" in html

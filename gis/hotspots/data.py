@@ -13,8 +13,9 @@ The statistics live in :mod:`gis.hotspots` (pure numpy); this module feeds them 
 * **Clusters** (:func:`dbscan_clusters`): ``ST_ClusterDBSCAN`` in PostGIS on the points in
   their CGCS2000 Gauss-Krüger zone (metres), ``OVER (ORDER BY id)`` so that border points and
   cluster numbers come out the same on every call.
-* **Trends** (:func:`emerging_trends`): monthly space-time cube over the last N months and
-  Esri's emerging hot spot categories per cell.
+* **Trends** (:func:`emerging_trends`): space-time cube over the last N *complete* months,
+  weeks or days (the unfinished current period is left out) and Esri's emerging hot spot
+  categories per cell.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ from gis.hotspots.grid import (
     gk_epsg_for_lon,
     project_lonlat,
     transform_geometries,
+)
+from gis.hotspots.periods import (
+    STEP_WORDS,
+    Step,
+    Window,
+    complete_window,
+    period_label,
+    step_indices,
 )
 from gis.hotspots.trends import CATEGORIES, MIN_STEPS, emerging_hotspots, space_time_cube
 from gis.ledger.query import ProblemQuery, end_of_day
@@ -148,6 +157,7 @@ class IncidentPoints:
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
     month: NDArray[np.int64]  # local calendar month as year·12 + month − 1
+    day: NDArray[np.int64]  # local date as days since 1970-01-01
 
     def __len__(self) -> int:
         """Number of points."""
@@ -170,7 +180,7 @@ def _start_of_day(day: date) -> datetime:
 
 
 def points_sql(flt: PointFilter) -> tuple[str, dict[str, Any]]:
-    """SQL selecting ``id, code, g`` (EPSG:4490 point) and local ``month`` of the incidents."""
+    """SQL selecting ``id, code, g`` (EPSG:4490 point), local ``month`` and ``day`` (number)."""
     flt = flt.validated()
     params: dict[str, Any] = {"tz": get_settings().timezone}
     if flt.kind == "complaints":
@@ -213,7 +223,8 @@ def points_sql(flt: PointFilter) -> tuple[str, dict[str, Any]]:
         SELECT {alias}.id AS id, {alias}.code AS code,
                ST_PointOnSurface({geom}) AS g,
                (EXTRACT(YEAR FROM {local})::int * 12 + EXTRACT(MONTH FROM {local})::int - 1)
-                   AS month
+                   AS month,
+               (({local})::date - DATE '1970-01-01') AS day
         FROM {source} WHERE {" AND ".join(clauses)}
     """
     return sql, params
@@ -223,19 +234,20 @@ def load_points(session: Session, flt: PointFilter, *, today: date) -> IncidentP
     """The filtered incidents as arrays, ordered by id."""
     sql, params = points_sql(flt)
     rows = session.execute(
-        text(f"SELECT id, code, ST_X(g), ST_Y(g), month FROM ({sql}) q ORDER BY id"),
+        text(f"SELECT id, code, ST_X(g), ST_Y(g), month, day FROM ({sql}) q ORDER BY id"),
         {"today": today, **params},
     ).all()
     if not rows:
-        empty = np.zeros(0)
-        return IncidentPoints(np.zeros(0, np.int64), [], empty, empty, np.zeros(0, np.int64))
-    ids, codes, lon, lat, month = zip(*rows, strict=True)
+        empty, none = np.zeros(0), np.zeros(0, np.int64)
+        return IncidentPoints(none, [], empty, empty, none, none)
+    ids, codes, lon, lat, month, day = zip(*rows, strict=True)
     return IncidentPoints(
         np.asarray(ids, dtype=np.int64),
         [str(c) for c in codes],
         np.asarray(lon, dtype=float),
         np.asarray(lat, dtype=float),
         np.asarray(month, dtype=np.int64),
+        np.asarray(day, dtype=np.int64),
     )
 
 
@@ -545,18 +557,18 @@ def dbscan_clusters(
 
 
 # ------------------------------------------------------------------------------------------
-# Emerging hot spots per month
+# Emerging hot spots over complete periods
 # ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class TrendRun:
-    """Emerging hot spot categories per cell over monthly steps."""
+    """Emerging hot spot categories per cell over complete monthly, weekly or daily steps."""
 
-    months: list[str]
+    window: Window
     cells: list[str]
     polygons: NDArray[np.object_]
-    counts: NDArray[np.int64]  # (cells, months)
+    counts: NDArray[np.int64]  # (cells, steps)
     pattern: list[str]
     trend_z: NDArray[np.float64]
     trend_p: NDArray[np.float64]
@@ -566,12 +578,35 @@ class TrendRun:
     band_m: float
     explanations: list[Explanation]
 
+    @property
+    def steps(self) -> list[str]:
+        """One label per time step, oldest first; the last is the last complete period."""
+        return self.window.labels()
+
+    @property
+    def months(self) -> list[str]:
+        """The step labels (``YYYY-MM`` for monthly steps)."""
+        return self.steps
+
     def tally(self) -> dict[str, int]:
         """Cells per category key."""
         return dict(Counter(self.pattern))
 
+    def period(self) -> dict[str, Any]:
+        """The window: step kind, first and last day, the last complete and the left-out period."""
+        w = self.window
+        return {
+            "step": w.step,
+            "n_steps": w.n_steps,
+            "start": w.start.isoformat(),
+            "end": w.end.isoformat(),
+            "last_complete": period_label(w.last, w.step),
+            "excluded": period_label(w.current, w.step),
+            "today": w.today.isoformat(),
+        }
+
     def to_geojson(self) -> dict[str, Any]:
-        """One Polygon per cell with CATEGORY, PATTERN (zh/en), monthly counts and MK trends."""
+        """One Polygon per cell with CATEGORY, PATTERN (zh/en), counts per step and MK trends."""
         features = []
         for k, cell in enumerate(self.cells):
             code, en, zh = CATEGORIES[self.pattern[k]]
@@ -595,10 +630,12 @@ class TrendRun:
                     },
                 }
             )
-        return {
+        out: dict[str, Any] = {
             "type": "FeatureCollection",
             "features": features,
-            "months": self.months,
+            "step": self.window.step,
+            "steps": self.steps,
+            "period": self.period(),
             "cell_m": self.cell_m,
             "band_m": self.band_m,
             "tally": self.tally(),
@@ -608,6 +645,28 @@ class TrendRun:
             ],
             "explanations": [explanation_dict(e) for e in self.explanations],
         }
+        if self.window.step == "month":
+            out["months"] = self.steps
+        return out
+
+
+def _period_explanation(w: Window) -> Explanation:
+    """Which periods the cube holds, and that the unfinished current one is left out."""
+    zh_unit, en_unit = STEP_WORDS[w.step]
+    first, last = period_label(w.first, w.step), period_label(w.last, w.step)
+    current = period_label(w.current, w.step)
+    return Explanation(
+        "period",
+        f"时间步为完整的{zh_unit}：{first} 至 {last}，共 {w.n_steps} 个（{w.start} 至 {w.end}）。"
+        f"最后一个时间步是最后一个完整的{zh_unit}（{last}）；当前未结束的{zh_unit}（{current}，"
+        f"截至 {w.today}）不计入，否则其偏少的事件数会造成虚假的历史热点和新增冷点。",
+        f"Time steps are complete {en_unit}s: {first} to {last}, {w.n_steps} in all "
+        f"({w.start} to {w.end}). The final step is the last complete {en_unit} ({last}); the "
+        f"unfinished current {en_unit} ({current}, as of {w.today}) is left out, since its "
+        "incomplete counts would show spurious historical hot spots and new cold spots.",
+        period_label(w.last, w.step),
+        {"start": w.start.isoformat(), "end": w.end.isoformat(), "excluded": current},
+    )
 
 
 def emerging_trends(
@@ -616,22 +675,24 @@ def emerging_trends(
     *,
     today: date,
     months: int = DEFAULT_MONTHS,
+    step: Step = "month",
     cell_m: float | None = None,
     band_m: float | None = None,
     shape: Shape = "hex",
 ) -> TrendRun:
-    """Emerging hot spot category of every occupied cell over the last ``months`` months."""
+    """Emerging hot spot category per cell over the last ``months`` complete ``step`` periods."""
+    # ``months`` is the number of time steps (of kind ``step``); the window ends with the last
+    # complete period before ``today``, so the current, unfinished one never counts.
     if months < MIN_STEPS:
         raise HotspotInputError(
-            f"新兴热点分析至少需要 {MIN_STEPS} 个月。",
-            f"Emerging hot spot analysis needs at least {MIN_STEPS} months.",
+            f"新兴热点分析至少需要 {MIN_STEPS} 个时间步。",
+            f"Emerging hot spot analysis needs at least {MIN_STEPS} time steps.",
         )
-    last = month_index(today)
-    first = last - months + 1
-    since = date(first // 12, first % 12 + 1, 1)
+    w = complete_window(today, months, step)
+    since, until = w.start, w.end
     if flt.since and flt.since > since:
         since = flt.since
-    window = replace(flt, since=since, until=min(flt.until or today, today))
+    window = replace(flt, since=since, until=min(flt.until or until, until))
     run = analyse_hotspots(session, window, today=today, cell_m=cell_m, band_m=band_m, shape=shape)
     result, pts = run.result, run.points
     keep = np.ones(len(pts), dtype=bool)
@@ -641,12 +702,13 @@ def emerging_trends(
         keep = shapely.intersects_xy(area, pts.lon, pts.lat)
     x, y = project_lonlat(pts.lon[keep], pts.lat[keep], result.epsg)
     grid = Grid(result.cell_m, result.shape, result.orientation)
-    cube = space_time_cube(grid, x, y, pts.month[keep] - first, months)
+    t = step_indices(pts.day[keep], step) - w.first
+    cube = space_time_cube(grid, x, y, t, w.n_steps)
     emerging = emerging_hotspots(cube.counts, cube.xy, result.band_m)
     tag = "sq" if result.shape == "square" else f"hex{result.orientation[0]}"
     cells = [f"{tag}:{i}:{j}" for i, j in zip(cube.ix.tolist(), cube.iy.tolist(), strict=True)]
     polys = transform_geometries(grid.polygons(cube.ix, cube.iy), result.epsg, 4326)
-    labels = [month_label(m) for m in range(first, last + 1)]
+    labels = w.labels()
     tally = Counter(emerging.pattern)
     hot = sum(v for k, v in tally.items() if k.endswith("_hot"))
     cold = sum(v for k, v in tally.items() if k.endswith("_cold"))
@@ -655,22 +717,24 @@ def emerging_trends(
         for e in result.explanations
         if e.key in ("input", "study_area", "cell_size", "distance_band")
     ]
+    notes.append(_period_explanation(w))
+    zh_unit, en_unit = STEP_WORDS[step]
     notes.append(
         Explanation(
             "emerging",
-            f"按月构建时空立方体：{labels[0]} 至 {labels[-1]} 共 {months} 个月、{len(cells)} 个"
-            f"有事件的格网；时空 Gi*（时间邻域 1 个月，FDR 校正）与 Mann-Kendall 趋势检验后，"
-            f"{hot} 个格网为各类热点，{cold} 个为各类冷点。",
-            f"Monthly space-time cube from {labels[0]} to {labels[-1]} ({months} months, "
-            f"{len(cells)} cells with incidents); after space-time Gi* (one-month time window, "
+            f"按{zh_unit}构建时空立方体：{labels[0]} 至 {labels[-1]} 共 {w.n_steps} 个{zh_unit}、"
+            f"{len(cells)} 个格网；时空 Gi*（时间邻域 1 个{zh_unit}，FDR 校正）与 Mann-Kendall "
+            f"趋势检验后，{hot} 个格网为各类热点，{cold} 个为各类冷点。",
+            f"Space-time cube by {en_unit} from {labels[0]} to {labels[-1]} ({w.n_steps} "
+            f"{en_unit}s, {len(cells)} cells); after space-time Gi* (one-{en_unit} time window, "
             f"FDR) and Mann-Kendall trend tests, {hot} cells show a hot-spot pattern and {cold} "
             "a cold-spot pattern.",
-            months,
+            w.n_steps,
             dict(tally),
         )
     )
     return TrendRun(
-        months=labels,
+        window=w,
         cells=cells,
         polygons=polys,
         counts=cube.counts,

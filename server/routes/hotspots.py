@@ -22,6 +22,7 @@ from gis.hotspots.data import (
     emerging_trends,
 )
 from gis.hotspots.errors import HotspotInputError
+from gis.hotspots.periods import Step
 from gis.hotspots.trends import MIN_STEPS
 from gis.vocab import Category
 from server.deps import SessionDep, SettingsDep, TodayDep
@@ -138,25 +139,29 @@ def clusters(
 
 @router.get(
     "/hotspots/trends.geojson",
-    summary="Emerging hot spot category per cell over the last months (Esri's 17 patterns)",
+    summary="Emerging hot spot category per cell over the last complete months, weeks or days",
 )
 def trends(
     flt: Incidents,
     session: SessionDep,
     today: TodayDep,
     settings: SettingsDep,
-    months: Annotated[int, Query(ge=MIN_STEPS, le=120, description="monthly time steps")] = (
-        DEFAULT_MONTHS
-    ),
+    months: Annotated[
+        int, Query(ge=MIN_STEPS, le=400, description="number of complete time steps")
+    ] = DEFAULT_MONTHS,
+    step: Annotated[
+        Step, Query(description="time step: month, ISO week or day (complete periods only)")
+    ] = "month",
     cell_m: CellParam = None,
     band_m: BandParam = None,
     shape: ShapeParam = "hex",
 ) -> JSONResponse:
-    """Emerging hot spot category of every occupied cell over monthly steps."""
-    flt = replace(flt, since=None, until=None)  # the window is the last `months` months
+    """Emerging hot spot category per cell; the final step is the last complete period."""
+    flt = replace(flt, since=None, until=None)  # the window: the last `months` complete steps
     return _respond(
         lambda: emerging_trends(
-            session, flt, today=today, months=months, cell_m=cell_m, band_m=band_m, shape=shape
+            session, flt, today=today, months=months, step=step, cell_m=cell_m, band_m=band_m,
+            shape=shape,
         ).to_geojson(),
         settings.tile_crs,
     )
