@@ -444,3 +444,23 @@ def test_the_trends_layer_names_the_last_complete_period() -> None:
     group.add_to(fmap)
     html = fmap.get_root().render()
     assert BIN_STYLE[3][0] in html and "Final-step bin" in html
+
+
+def test_a_band_below_the_cell_spacing_is_a_422_and_a_cli_error(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/api/hotspots.geojson", params={"cell_m": 3000, "band_m": 1000})
+    assert resp.status_code == 422
+    body = resp.json()
+    assert "最小合理的距离阈值为 3,000 米" in body["zh"]
+    assert "smallest sensible band is 3,000 m" in body["en"]
+    trends = client.get(
+        "/api/hotspots/trends.geojson",
+        params={"input": "complaints", "cell_m": 3000, "band_m": 1000},
+    )
+    assert trends.status_code == 422 and "below the cell spacing" in trends.json()["en"]
+    src = _write_points(tmp_path / "incidents.geojson", *_planted())
+    result = CliRunner().invoke(
+        hotspots_app, ["--input", str(src), "--cell-m", "500", "--band-m", "300"]
+    )
+    assert result.exit_code == 1
+    assert "最小合理的距离阈值为 500 米" in result.output
+    assert "smallest sensible band is 500 m" in result.output

@@ -255,6 +255,7 @@ def hotspots_from_points(
         explanations.append(band_choice.explanation)
     else:
         band = float(band_m)
+        bands.check_band(band, cell, shape)
         method = "user"
         explanations.append(
             Explanation(
