@@ -23,7 +23,7 @@ from gis.hotspots.data import (
     dbscan_lonlat,
     load_points,
 )
-from gis.hotspots.grid import gk_epsg_for_lon, project_lonlat, unproject_xy
+from gis.hotspots.grid import Grid, gk_epsg_for_lon, project_lonlat, unproject_xy
 from gis.hotspots.trends import CATEGORIES
 from layers.hotspot_layer import add_hotspots, hotspot_layer, hotspot_style
 from server.cli.hotspots import hotspots_app
@@ -158,7 +158,7 @@ def test_trends_endpoint_gives_every_cell_a_category(client) -> None:  # type: i
         assert p["category"] in codes and p["pattern"] in CATEGORIES
         assert CATEGORIES[p["pattern"]][0] == p["category"]
         assert p["pattern_zh"] and p["pattern_en"]
-        assert len(p["counts"]) == 12 and sum(p["counts"]) == p["count"] > 0
+        assert len(p["counts"]) == 12 and sum(p["counts"]) == p["count"] >= 0
         assert f["geometry"]["type"] == "Polygon"
     assert sum(fc["tally"].values()) == len(fc["features"])
     short = client.get("/api/hotspots/trends.geojson", params={"months": 6})
@@ -411,6 +411,17 @@ def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # typ
     in_window = sum(1 for month, _, _ in rows if month < date(2026, 11, 1))
     assert sum(f["properties"]["count"] for f in fc["features"]) == in_window
     assert any(e["key"] == "period" and "2026-10" in e["en"] for e in fc["explanations"])
+    # The cube covers every cell of the study area (the two townships), empty ones included.
+    area = shapely.transform(
+        shapely.box(113.0, 34.0, 113.2, 34.1),
+        lambda c: np.column_stack(project_lonlat(c[:, 0], c[:, 1], run.epsg)),
+    )
+    grid = Grid(run.cell_m, "hex")
+    ai, aj = grid.cells_with_centre_in(area)
+    assert {f"hexf:{i}:{j}" for i, j in zip(ai.tolist(), aj.tolist(), strict=True)} <= set(
+        run.cells
+    )
+    assert sum(1 for f in fc["features"] if f["properties"]["count"] == 0) > 0
     here = [f for f in fc["features"] if shape(f["geometry"]).contains(Point(*HERE))]
     assert len(here) == 1
     props = here[0]["properties"]
@@ -464,3 +475,45 @@ def test_a_band_below_the_cell_spacing_is_a_422_and_a_cli_error(client, tmp_path
     assert result.exit_code == 1
     assert "最小合理的距离阈值为 500 米" in result.output
     assert "smallest sensible band is 500 m" in result.output
+
+
+class _CountingLabels(np.ndarray):
+    """An int array that counts the element-wise comparisons made on it."""
+
+    comparisons = 0
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):  # type: ignore[no-untyped-def]
+        if ufunc in (np.equal, np.not_equal, np.less, np.less_equal, np.greater,
+                     np.greater_equal):
+            _CountingLabels.comparisons += 1
+        plain = [np.asarray(a) if isinstance(a, _CountingLabels) else a for a in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+def test_clusters_serialise_in_one_pass_over_the_points() -> None:
+    from gis.hotspots.data import Clusters
+
+    rng = np.random.default_rng(5)
+    k, n = 300, 3000
+    label = rng.integers(-1, k, n)
+    label[:k] = np.arange(k)  # every cluster number used; first members in order
+    lon, lat = 113.0 + rng.uniform(0, 0.2, n), 34.0 + rng.uniform(0, 0.1, n)
+    ids = np.arange(100, 100 + n)
+    codes = [f"P-{i}" for i in ids]
+    counted = Clusters(
+        ids, codes, lon, lat, label.view(_CountingLabels), 500.0, 4, 4545
+    )
+    _CountingLabels.comparisons = 0
+    fc = counted.to_geojson()
+    # A pass over all points per cluster (label == k) would make ≥ 300 comparisons.
+    assert _CountingLabels.comparisons < 20
+    plain = Clusters(ids, codes, lon, lat, label, 500.0, 4, 4545)
+    assert fc["n_clusters"] == k and len(fc["features"]) == k
+    for f in fc["features"]:
+        c = f["properties"]["cluster"]
+        rows = np.flatnonzero(label == c)
+        assert f["id"] == f"cluster:{c}" and f["properties"]["count"] == rows.size
+        assert f["properties"]["codes"] == [codes[i] for i in rows]  # id order kept
+    assert [f["properties"]["cluster"] for f in fc["features"]] == list(range(k))
+    assert plain.groups() == [frozenset(ids[label == c].tolist()) for c in range(k)]
+    assert fc["n_noise"] == int((label < 0).sum())
