@@ -517,3 +517,85 @@ def test_clusters_serialise_in_one_pass_over_the_points() -> None:
     assert [f["properties"]["cluster"] for f in fc["features"]] == list(range(k))
     assert plain.groups() == [frozenset(ids[label == c].tolist()) for c in range(k)]
     assert fc["n_noise"] == int((label < 0).sum())
+
+
+# -- local Moran's I ----------------------------------------------------------------------------
+def test_lisa_endpoint_on_cells_equals_esda(client) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+
+    from esda.moran import Moran_Local
+    from libpysal.weights import DistanceBand
+
+    resp = client.get(
+        "/api/hotspots/lisa.geojson", params={"seed": 5, "permutations": 199, "shape": "square"}
+    )
+    assert resp.status_code == 200, resp.text
+    fc = resp.json()
+    assert fc["statistic"] == "local_moran" and fc["unit"] == "cells" and fc["seed"] == 5
+    feats = fc["features"]
+    assert sum(fc["tally"].values()) == len(feats) > 30
+    for f in feats:
+        p = f["properties"]
+        assert p["cluster"] in {"HH", "LL", "HL", "LH", "ns"} and p["quadrant"] in (1, 2, 3, 4)
+        assert 0 < p["p_sim"] <= 1 and p["cluster_zh"] and p["cluster_en"]
+    assert any(e["key"] == "lisa" for e in fc["explanations"])
+    assert not any(e["key"] == "result" for e in fc["explanations"])  # no Gi* finding
+    # Recompute on the returned cells: centres in the grid's CRS, the same band.
+    cents = [shape(f["geometry"]).centroid for f in feats]
+    x, y = project_lonlat([c.x for c in cents], [c.y for c in cents], fc["epsg"])
+    counts = np.array([f["properties"]["count"] for f in feats], dtype=float)
+    band = fc["band_m"] * (1 + 1e-6)
+    w = DistanceBand(np.column_stack([x, y]), threshold=band, silence_warnings=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = Moran_Local(counts, w, permutations=0)
+    got = np.array([f["properties"]["I"] for f in feats])
+    np.testing.assert_allclose(got, ref.Is, atol=1e-9)
+    np.testing.assert_array_equal([f["properties"]["quadrant"] for f in feats], ref.q)
+
+
+def test_lisa_on_townships_with_eb_rates(client, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    with demo_engine.connect() as conn:
+        n_towns = conn.execute(text("SELECT count(*) FROM townships")).scalar_one()
+        inside = conn.execute(text(INSIDE_TOWNSHIPS)).scalar_one()
+    resp = client.get(
+        "/api/hotspots/lisa.geojson",
+        params={"unit": "townships", "value": "eb", "denominator": "area", "seed": 1},
+    )
+    if n_towns < 3:
+        assert resp.status_code == 422
+        return
+    assert resp.status_code == 200, resp.text
+    fc = resp.json()
+    assert fc["unit"] == "townships" and fc["value"] == "eb" and fc["denominator"] == "area"
+    assert len(fc["features"]) == n_towns
+    assert sum(f["properties"]["count"] for f in fc["features"]) == inside
+    assert all(f["properties"]["name"] for f in fc["features"])
+    value_note = next(e for e in fc["explanations"] if e["key"] == "value")
+    assert "empirical-Bayes" in value_note["en"] and "经验贝叶斯" in value_note["zh"]
+    bad = client.get("/api/hotspots/lisa.geojson", params={"value": "rate", "denominator": "area"})
+    assert bad.status_code == 422 and "same area" in bad.json()["en"]
+
+
+def test_cli_lisa_finds_the_planted_cluster(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A cluster spread over several cells (300 points within 1.2 km): a high-high cluster.
+    # (The 200 m cluster of _planted fills one cell: a lone high cell is not a LISA cluster.)
+    rng = np.random.default_rng(4)
+    r, a = 1200 * np.sqrt(rng.uniform(0, 1, 300)), rng.uniform(0, 2 * np.pi, 300)
+    x = np.r_[rng.uniform(0, 10_000, 400), CLUSTER_XY[0] + r * np.cos(a)]
+    y = np.r_[rng.uniform(0, 10_000, 400), CLUSTER_XY[1] + r * np.sin(a)]
+    src = _write_points(tmp_path / "incidents.geojson", x, y)
+    out = tmp_path / "lisa.geojson"
+    args = ["--input", str(src), "--statistic", "lisa", "--seed", "3", "--cell-m", "500"]
+    result = CliRunner().invoke(hotspots_app, [*args, "--band-m", "900", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Local Moran's I summary" in result.output and "高-高聚集" in result.output
+    fc = json.loads(out.read_text(encoding="utf-8"))
+    x0, y0 = _origin()
+    (lon,), (lat,) = unproject_xy([x0 + CLUSTER_XY[0]], [y0 + CLUSTER_XY[1]], GK)
+    here = [f for f in fc["features"] if shape(f["geometry"]).contains(Point(lon, lat))]
+    assert len(here) == 1 and here[0]["properties"]["cluster"] == "HH"
+    refused = CliRunner().invoke(
+        hotspots_app, ["--input", str(src), "--statistic", "lisa", "--unit", "townships"]
+    )
+    assert refused.exit_code == 1 and "cell counts only" in refused.output

@@ -18,6 +18,7 @@ from gis.hotspots.data import (
     InputKind,
     PointFilter,
     analyse_hotspots,
+    analyse_lisa,
     dbscan_clusters,
     emerging_trends,
 )
@@ -162,6 +163,51 @@ def trends(
         lambda: emerging_trends(
             session, flt, today=today, months=months, step=step, cell_m=cell_m, band_m=band_m,
             shape=shape,
+        ).to_geojson(),
+        settings.tile_crs,
+    )
+
+
+@router.get(
+    "/hotspots/lisa.geojson",
+    summary="Local Moran's I (LISA): high-high, low-low, high-low, low-high cells or townships",
+)
+def lisa(
+    flt: Incidents,
+    session: SessionDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    unit: Annotated[
+        Literal["cells", "townships"],
+        Query(description="cells: the Gi* grid and band; townships: queen contiguity"),
+    ] = "cells",
+    value: Annotated[
+        Literal["count", "rate", "eb", "spatial_eb"],
+        Query(description="count, crude rate, or empirical-Bayes smoothed rate"),
+    ] = "count",
+    denominator: Annotated[
+        Literal["sites", "area"], Query(description="rate denominator: sites or km²")
+    ] = "sites",
+    cell_m: CellParam = None,
+    band_m: BandParam = None,
+    shape: ShapeParam = "hex",
+    area: Annotated[
+        Literal["townships", "incidents"],
+        Query(description="cells: townships (empty cells count as zeros) or incidents only"),
+    ] = "townships",
+    permutations: Annotated[
+        int, Query(ge=99, le=9999, description="conditional permutations")
+    ] = 999,
+    seed: Annotated[int | None, Query(ge=0, le=2**32 - 1, description="random seed")] = None,
+    alpha: Annotated[float, Query(gt=0, le=0.2, description="significance level")] = 0.05,
+    fdr: Annotated[bool, Query(description="Benjamini-Hochberg FDR correction")] = True,
+) -> JSONResponse:
+    """Per unit: I, p_sim, quadrant and cluster (HH, LL, HL, LH or ns), plus explanations."""
+    return _respond(
+        lambda: analyse_lisa(
+            session, flt, today=today, unit=unit, value=value, denominator=denominator,
+            cell_m=cell_m, band_m=band_m, shape=shape, area=area, permutations=permutations,
+            seed=seed, alpha=alpha, fdr=fdr,
         ).to_geojson(),
         settings.tile_crs,
     )
