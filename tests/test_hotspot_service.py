@@ -599,3 +599,37 @@ def test_cli_lisa_finds_the_planted_cluster(tmp_path) -> None:  # type: ignore[n
         hotspots_app, ["--input", str(src), "--statistic", "lisa", "--unit", "townships"]
     )
     assert refused.exit_code == 1 and "cell counts only" in refused.output
+
+
+# -- the space-time cube file -------------------------------------------------------------------
+def test_cube_file_from_api_and_cli(client, demo_engine, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import xarray as xr
+
+    resp = client.get("/api/hotspots/trends.nc", params={"input": "complaints"})
+    assert resp.status_code == 200, resp.text[:200]
+    assert resp.headers["content-type"] == "application/x-netcdf"
+    assert "2026-10.nc" in resp.headers["content-disposition"]
+    path = tmp_path / "api.nc"
+    path.write_bytes(resp.content)
+    fc = client.get("/api/hotspots/trends.geojson", params={"input": "complaints"}).json()
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds.sizes["time"] == 12 and ds.sizes["location"] == len(fc["features"])
+        by_cell = {f["id"]: f["properties"] for f in fc["features"]}
+        for k, cell in enumerate(ds["LOCATION"].values.tolist()):
+            props = by_cell[cell]
+            assert ds["COUNT"].values[k].tolist() == props["counts"]
+            assert int(ds["CATEGORY"].values[k]) == props["category"]
+            assert int(ds["GI_BIN"].values[k, -1]) == props["final_bin"]
+        assert ds.attrs["last_time_step"] == "2026-10" == fc["period"]["last_complete"]
+        assert (ds["COUNT"].sum("time") == 0).any()  # the whole study area, zeros included
+    short = client.get("/api/hotspots/trends.nc", params={"months": 10, "cell_m": 3000,
+                                                          "band_m": 1000})
+    assert short.status_code == 422
+    monkeypatch.setenv("DATABASE_URL", demo_engine.url.render_as_string(hide_password=False))
+    out = tmp_path / "cli.nc"
+    args = ["--kind", "complaints", "--today", DEMO_AS_OF.isoformat(), "--cube", str(out)]
+    result = CliRunner().invoke(hotspots_app, args)
+    assert result.exit_code == 0, result.output
+    assert "cube written" in result.output
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.sizes["time"] == 12 and ds.attrs["excluded_current_period"] == "2026-11"

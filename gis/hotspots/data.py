@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from gis import vocab
 from gis.config import get_settings
 from gis.hotspots import HotspotResult, hotspots_from_points
+from gis.hotspots.cube import CubeData
 from gis.hotspots.errors import Explanation, HotspotInputError
 from gis.hotspots.grid import (
     Grid,
@@ -45,6 +46,7 @@ from gis.hotspots.grid import (
     gk_epsg_for_lon,
     project_lonlat,
     transform_geometries,
+    unproject_xy,
 )
 from gis.hotspots.lisa import (
     DEFAULT_ALPHA,
@@ -65,7 +67,13 @@ from gis.hotspots.periods import (
     step_indices,
 )
 from gis.hotspots.rates import RATE_METHODS, RateMethod, rate_values
-from gis.hotspots.trends import CATEGORIES, MIN_STEPS, emerging_hotspots, space_time_cube
+from gis.hotspots.trends import (
+    CATEGORIES,
+    MIN_STEPS,
+    EmergingResult,
+    emerging_hotspots,
+    space_time_cube,
+)
 from gis.ledger.query import ProblemQuery, end_of_day
 
 InputKind = Literal["problems", "complaints", "rebounds", "overdue"]
@@ -604,6 +612,27 @@ class TrendRun:
     band_m: float
     explanations: list[Explanation]
     epsg: int = 0  # the Gauss-Krüger zone of the grid
+    shape: str = "hex"
+    cell_ix: NDArray[np.int64] | None = None
+    cell_iy: NDArray[np.int64] | None = None
+    xy: NDArray[np.float64] | None = None  # cell centres, metres in EPSG:epsg
+    emerging: EmergingResult | None = None  # per-bin Gi* and both Mann-Kendall tests
+
+    def to_cube(self) -> CubeData:
+        """The cube (counts, Gi* per bin, trends, categories) for :mod:`gis.hotspots.cube`."""
+        if self.emerging is None or self.xy is None or self.cell_ix is None:
+            raise ValueError("this run holds no cube")
+        assert self.cell_iy is not None
+        e = self.emerging
+        lon, lat = unproject_xy(self.xy[:, 0], self.xy[:, 1], self.epsg)
+        return CubeData(
+            window=self.window, cell_ids=self.cells, cell_ix=self.cell_ix,
+            cell_iy=self.cell_iy, x=self.xy[:, 0], y=self.xy[:, 1], lon=lon, lat=lat,
+            counts=self.counts, gi_z=e.z, gi_p=e.p, gi_bin=e.bins,
+            trend_z=e.trend_counts.z, trend_p=e.trend_counts.p,
+            gi_trend_z=e.trend_z.z, gi_trend_p=e.trend_z.p, pattern=self.pattern,
+            epsg=self.epsg, cell_m=self.cell_m, band_m=self.band_m, shape=self.shape,
+        )
 
     @property
     def steps(self) -> list[str]:
@@ -778,6 +807,11 @@ def emerging_trends(
         band_m=result.band_m,
         explanations=notes,
         epsg=result.epsg,
+        shape=result.shape,
+        cell_ix=cube.ix,
+        cell_iy=cube.iy,
+        xy=cube.xy,
+        emerging=emerging,
     )
 
 

@@ -23,11 +23,14 @@ from shapely.ops import unary_union
 from sqlalchemy.exc import SQLAlchemyError
 
 from gis.hotspots import HotspotResult, hotspots_from_points
+from gis.hotspots.cube import write_cube
 from gis.hotspots.data import (
     BIN_STYLE,
     PointFilter,
+    TrendRun,
     analyse_hotspots,
     analyse_lisa,
+    emerging_trends,
     hotspot_collection,
 )
 from gis.hotspots.errors import Explanation, HotspotInputError
@@ -216,6 +219,31 @@ def _lisa_from_database(flt: PointFilter, *, today: date, **kwargs: Any) -> Lisa
         engine.dispose()
 
 
+def _cube_from_database(
+    flt: PointFilter, *, today: date, path: Path, months: int, step: str, **kwargs: Any
+) -> TrendRun:
+    """Emerging hot spots of ledger incidents, with the space-time cube written to ``path``."""
+    from sqlalchemy.orm import Session
+
+    from gis.config import Settings
+    from gis.db.engine import database_url, embedded_cluster, make_engine, uses_embedded_cluster
+
+    settings = Settings()
+    if uses_embedded_cluster(settings):
+        embedded_cluster(settings).start()
+    engine = make_engine(database_url(settings))
+    try:
+        with Session(engine) as session:
+            run = emerging_trends(
+                session, flt, today=today, months=months, step=step,  # type: ignore[arg-type]
+                **kwargs,
+            )
+    finally:
+        engine.dispose()
+    write_cube(run.to_cube(), path)
+    return run
+
+
 def lisa_table(lisa: LisaMap) -> Table:
     """Units per LISA class as a table."""
     table = Table(title="局部莫兰指数汇总 Local Moran's I summary", show_header=True)
@@ -228,7 +256,7 @@ def lisa_table(lisa: LisaMap) -> Table:
     return table
 
 
-def print_explanations(console: Console, result: HotspotResult | LisaMap) -> None:
+def print_explanations(console: Console, result: HotspotResult | LisaMap | TrendRun) -> None:
     """Each automatic choice and finding, in Chinese then English."""
     console.print("[bold]分析说明 How the settings were chosen[/]")
     for e in result.explanations:
@@ -310,6 +338,19 @@ def hotspots(
         int, typer.Option(min=99, max=9999, help="lisa: conditional permutations")
     ] = 999,
     seed: Annotated[int | None, typer.Option(help="lisa: random seed")] = None,
+    cube: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="database: write the emerging hot spot space-time cube (netCDF) here",
+        ),
+    ] = None,
+    months: Annotated[
+        int, typer.Option(min=10, max=400, help="cube: number of complete time steps")
+    ] = 12,
+    step: Annotated[
+        str, typer.Option(help="cube: time step, month | week | day (complete periods)")
+    ] = "month",
     out: Annotated[
         Path | None, typer.Option(help="GeoJSON file to write (default: standard output)")
     ] = None,
@@ -327,7 +368,13 @@ def hotspots(
         ) as progress:
             progress.add_task("热点分析中 analysing hot spots…", total=None)
             lisa_map: LisaMap | None = None
+            trend: TrendRun | None = None
             if input_file is not None:
+                if cube is not None:
+                    raise HotspotInputError(
+                        "时空立方体（--cube）只能由数据库中的事件生成。",
+                        "The space-time cube (--cube) is built from database incidents only.",
+                    )
                 if statistic is Statistic.lisa and (
                     unit is not Unit.cells or value is not Value.count
                 ):
@@ -363,7 +410,12 @@ def hotspots(
                     township_codes=(township,) if township else None,
                 )
                 day = today.date() if today else local_today()
-                if statistic is Statistic.lisa:
+                if cube is not None:
+                    trend = _cube_from_database(
+                        flt, today=day, path=cube, months=months, step=step, cell_m=cell_m,
+                        band_m=band_m, shape=shape.value,
+                    )
+                elif statistic is Statistic.lisa:
                     lisa_map = _lisa_from_database(
                         flt, today=day, unit=unit.value, value=value.value,
                         denominator=denominator.value, cell_m=cell_m, band_m=band_m,
@@ -390,6 +442,13 @@ def hotspots(
         _fail(console, "无法读取数据库", str(exc).strip().splitlines()[0])
     for note in notes:
         console.print(f"[yellow]注意 note:[/] {note}", markup=True)
+    if trend is not None:
+        print_explanations(console, trend)
+        console.print(
+            f"已写入时空立方体 cube written: {cube} ({len(trend.cells)} cells × "
+            f"{len(trend.steps)} steps, {trend.steps[0]}…{trend.steps[-1]})"
+        )
+        return
     if lisa_map is not None:
         print_explanations(console, lisa_map)
         console.print(lisa_table(lisa_map))

@@ -8,9 +8,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from gis.geo.display import for_display
+from gis.hotspots.cube import cube_bytes
 from gis.hotspots.data import (
     DEFAULT_EPS_M,
     DEFAULT_MIN_POINTS,
@@ -210,4 +211,42 @@ def lisa(
             seed=seed, alpha=alpha, fdr=fdr,
         ).to_geojson(),
         settings.tile_crs,
+    )
+
+
+@router.get(
+    "/hotspots/trends.nc",
+    summary="The emerging hot spot space-time cube as netCDF (counts, Gi* per bin, trends)",
+    response_class=Response,
+)
+def trends_cube(
+    flt: Incidents,
+    session: SessionDep,
+    today: TodayDep,
+    months: Annotated[
+        int, Query(ge=MIN_STEPS, le=400, description="number of complete time steps")
+    ] = DEFAULT_MONTHS,
+    step: Annotated[
+        Step, Query(description="time step: month, ISO week or day (complete periods only)")
+    ] = "month",
+    cell_m: CellParam = None,
+    band_m: BandParam = None,
+    shape: ShapeParam = "hex",
+) -> Response:
+    """The cube of the trends endpoint as a netCDF-4 file that xarray, GDAL and QGIS open."""
+    flt = replace(flt, since=None, until=None)
+    try:
+        run = emerging_trends(
+            session, flt, today=today, months=months, step=step, cell_m=cell_m,
+            band_m=band_m, shape=shape,
+        )
+    except HotspotInputError as exc:
+        return JSONResponse(
+            status_code=422, content={"detail": f"{exc.zh} / {exc.en}", "zh": exc.zh, "en": exc.en}
+        )
+    name = f"lookback-cube-{run.window.step}-{run.steps[-1]}.nc"
+    return Response(
+        cube_bytes(run.to_cube()),
+        media_type="application/x-netcdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
