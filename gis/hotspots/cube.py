@@ -13,7 +13,7 @@ What is matched, and how sure it is (see ``docs/hotspots.md``, "Space-time cube 
   feature classes use. The exact variable names *inside* Esri's netCDF, its dimension names and
   its attribute set are written by an unpublished tool and could not be checked here; ArcGIS's
   space-time pattern tools may therefore not accept this file as an input cube. It is a plain
-  CF-1.6 netCDF-4 file that xarray, GDAL and QGIS open.
+  CF-1.6 netCDF-4 file; the tests read it back with xarray.
 * **Coordinates**: cell centres in the Gauss-Krüger CRS (``x``, ``y``, metres) and in EPSG:4326
   (``lon``, ``lat``) per location, a CF ``crs`` grid-mapping variable with the CRS's WKT, and
   the start of each time step as ``time`` (days since 1970-01-01, CF calendar ``standard``).
