@@ -71,3 +71,32 @@ def add_hotspots(fmap: folium.Map, collection: dict, **kwargs: Any) -> folium.Fe
     layer.add_to(fmap)
     hotspot_legend().add_to(fmap)
     return layer
+
+
+def trends_layer_name(collection: dict) -> str:
+    """The emerging-hot-spot layer's name, stating the last complete period it ends on."""
+    period = collection.get("period") or {}
+    last = period.get("last_complete", "?")
+    left_out = period.get("excluded", "?")
+    return (
+        f"新兴热点 Emerging hot spots · 截至 {last}（最后完整时段，不含 {left_out}）"
+        f" through {last} (last complete period; {left_out} left out)"
+    )
+
+
+def trends_layer(collection: dict, *, show: bool = True) -> folium.FeatureGroup:
+    """Emerging hot spot cells, filled by the final step's Gi_Bin; the name states the period."""
+    group = folium.FeatureGroup(name=trends_layer_name(collection), show=show)
+    if collection.get("features"):
+        folium.GeoJson(
+            collection,
+            style_function=lambda f: hotspot_style(
+                {"properties": {"bin": (f.get("properties") or {}).get("final_bin", 0)}}
+            ),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["pattern_zh", "pattern_en", "count", "final_bin"],
+                aliases=["模式", "Pattern", "事件数 Count", "最后完整时段分级 Final-step bin"],
+                localize=True,
+            ),
+        ).add_to(group)
+    return group

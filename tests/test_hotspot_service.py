@@ -23,7 +23,7 @@ from gis.hotspots.data import (
     dbscan_lonlat,
     load_points,
 )
-from gis.hotspots.grid import gk_epsg_for_lon, project_lonlat, unproject_xy
+from gis.hotspots.grid import Grid, gk_epsg_for_lon, project_lonlat, unproject_xy
 from gis.hotspots.trends import CATEGORIES
 from layers.hotspot_layer import add_hotspots, hotspot_layer, hotspot_style
 from server.cli.hotspots import hotspots_app
@@ -145,7 +145,12 @@ def test_trends_endpoint_gives_every_cell_a_category(client) -> None:  # type: i
     resp = client.get("/api/hotspots/trends.geojson", params={"input": "complaints"})
     assert resp.status_code == 200, resp.text
     fc = resp.json()
-    assert fc["months"][-1] == DEMO_AS_OF.strftime("%Y-%m") and len(fc["months"]) == 12
+    assert fc["months"][-1] == "2026-10" and len(fc["months"]) == 12  # last complete month
+    assert fc["period"]["excluded"] == DEMO_AS_OF.strftime("%Y-%m")
+    weekly = client.get(
+        "/api/hotspots/trends.geojson", params={"input": "complaints", "step": "week"}
+    ).json()
+    assert weekly["step"] == "week" and weekly["period"]["end"] == "2026-11-22"  # a Sunday
     codes = {c for c, _, _ in CATEGORIES.values()}
     assert fc["features"]
     for f in fc["features"]:
@@ -153,7 +158,7 @@ def test_trends_endpoint_gives_every_cell_a_category(client) -> None:  # type: i
         assert p["category"] in codes and p["pattern"] in CATEGORIES
         assert CATEGORIES[p["pattern"]][0] == p["category"]
         assert p["pattern_zh"] and p["pattern_en"]
-        assert len(p["counts"]) == 12 and sum(p["counts"]) == p["count"] > 0
+        assert len(p["counts"]) == 12 and sum(p["counts"]) == p["count"] >= 0
         assert f["geometry"]["type"] == "Polygon"
     assert sum(fc["tally"].values()) == len(fc["features"])
     short = client.get("/api/hotspots/trends.geojson", params={"months": 6})
@@ -355,24 +360,11 @@ def test_wall_hotspot_overlay_loads_on_demand(browser, demo_server, demo_headers
 HERE = (113.052, 34.047)  # inside 西镇 of tests.factories.load_two_townships
 
 
-def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # type: ignore[no-untyped-def]
-    from datetime import UTC, date, datetime
+def _plant_complaints(db, rows) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
 
-    from gis.hotspots.data import emerging_trends, month_index
     from tests.factories import load_two_townships
 
-    rng = np.random.default_rng(11)
-    rows = []
-    today = DEMO_AS_OF
-    for back in range(12):  # background: 40 a month over both townships (113.0–113.2°E)
-        m = month_index(today) - back
-        month = date(m // 12, m % 12 + 1, 10)
-        lon, lat = rng.uniform(113.0, 113.2, 40), rng.uniform(34.0, 34.1, 40)
-        rows += [(month, a, b) for a, b in zip(lon, lat, strict=True)]
-        if back < 3:  # the last three months: 30 complaints around one place
-            r, t = rng.uniform(0, 250, 30), rng.uniform(0, 2 * np.pi, 30)
-            dlon, dlat = r * np.cos(t) / 92_000, r * np.sin(t) / 111_000
-            rows += [(month, HERE[0] + a, HERE[1] + b) for a, b in zip(dlon, dlat, strict=True)]
     with Session(db) as s, s.begin():
         load_two_townships(s)
         for k, (month, x, y) in enumerate(rows):
@@ -390,9 +382,46 @@ def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # typ
                     "y": float(y),
                 },
             )
+
+
+def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from gis.hotspots.data import emerging_trends, month_index
+
+    rng = np.random.default_rng(11)
+    rows = []
+    today = DEMO_AS_OF  # 23 November: November is unfinished and must not be a time step
+    for back in range(13):  # background: 40 a month over both townships (113.0–113.2°E)
+        m = month_index(today) - back
+        month = date(m // 12, m % 12 + 1, 10)
+        lon, lat = rng.uniform(113.0, 113.2, 40), rng.uniform(34.0, 34.1, 40)
+        rows += [(month, a, b) for a, b in zip(lon, lat, strict=True)]
+        if 1 <= back <= 3:  # the last three complete months: 30 complaints around one place
+            r, t = rng.uniform(0, 250, 30), rng.uniform(0, 2 * np.pi, 30)
+            dlon, dlat = r * np.cos(t) / 92_000, r * np.sin(t) / 111_000
+            rows += [(month, HERE[0] + a, HERE[1] + b) for a, b in zip(dlon, dlat, strict=True)]
+    _plant_complaints(db, rows)
     with Session(db) as s:
         run = emerging_trends(s, PointFilter(kind="complaints"), today=today)
     fc = run.to_geojson()
+    # The final step is October, the last complete month; November's points are not counted.
+    assert fc["months"][-1] == "2026-10" and len(fc["months"]) == 12
+    assert fc["period"]["end"] == "2026-10-31" and fc["period"]["excluded"] == "2026-11"
+    in_window = sum(1 for month, _, _ in rows if month < date(2026, 11, 1))
+    assert sum(f["properties"]["count"] for f in fc["features"]) == in_window
+    assert any(e["key"] == "period" and "2026-10" in e["en"] for e in fc["explanations"])
+    # The cube covers every cell of the study area (the two townships), empty ones included.
+    area = shapely.transform(
+        shapely.box(113.0, 34.0, 113.2, 34.1),
+        lambda c: np.column_stack(project_lonlat(c[:, 0], c[:, 1], run.epsg)),
+    )
+    grid = Grid(run.cell_m, "hex")
+    ai, aj = grid.cells_with_centre_in(area)
+    assert {f"hexf:{i}:{j}" for i, j in zip(ai.tolist(), aj.tolist(), strict=True)} <= set(
+        run.cells
+    )
+    assert sum(1 for f in fc["features"] if f["properties"]["count"] == 0) > 0
     here = [f for f in fc["features"] if shape(f["geometry"]).contains(Point(*HERE))]
     assert len(here) == 1
     props = here[0]["properties"]
@@ -408,3 +437,199 @@ def test_a_new_cluster_of_complaints_is_an_emerging_hot_spot(db) -> None:  # typ
             x, y = project_lonlat([c.x], [c.y], gk)
             assert np.hypot(x - hx, y - hy)[0] <= run.band_m + run.cell_m
     assert fc["tally"].get("no_pattern", 0) > len(fc["features"]) / 2
+
+
+def test_the_trends_layer_names_the_last_complete_period() -> None:
+    from layers.hotspot_layer import trends_layer
+
+    fc = _cells_of_every_bin()
+    for f in fc["features"]:
+        f["properties"].update(
+            final_bin=f["properties"]["bin"], pattern_zh="新增热点", pattern_en="New Hot Spot"
+        )
+    fc["period"] = {"last_complete": "2026-10", "excluded": "2026-11"}
+    group = trends_layer(fc)
+    assert "截至 2026-10" in group.layer_name and "through 2026-10" in group.layer_name
+    assert "2026-11 left out" in group.layer_name
+    fmap = folium.Map(location=[34.0, 113.03], zoom_start=12, tiles=None)
+    group.add_to(fmap)
+    html = fmap.get_root().render()
+    assert BIN_STYLE[3][0] in html and "Final-step bin" in html
+
+
+def test_a_band_below_the_cell_spacing_is_a_422_and_a_cli_error(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/api/hotspots.geojson", params={"cell_m": 3000, "band_m": 1000})
+    assert resp.status_code == 422
+    body = resp.json()
+    assert "最小合理的距离阈值为 3,000 米" in body["zh"]
+    assert "smallest sensible band is 3,000 m" in body["en"]
+    trends = client.get(
+        "/api/hotspots/trends.geojson",
+        params={"input": "complaints", "cell_m": 3000, "band_m": 1000},
+    )
+    assert trends.status_code == 422 and "below the cell spacing" in trends.json()["en"]
+    src = _write_points(tmp_path / "incidents.geojson", *_planted())
+    result = CliRunner().invoke(
+        hotspots_app, ["--input", str(src), "--cell-m", "500", "--band-m", "300"]
+    )
+    assert result.exit_code == 1
+    assert "最小合理的距离阈值为 500 米" in result.output
+    assert "smallest sensible band is 500 m" in result.output
+
+
+class _CountingLabels(np.ndarray):
+    """An int array that counts the element-wise comparisons made on it."""
+
+    comparisons = 0
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):  # type: ignore[no-untyped-def]
+        if ufunc in (np.equal, np.not_equal, np.less, np.less_equal, np.greater,
+                     np.greater_equal):
+            _CountingLabels.comparisons += 1
+        plain = [np.asarray(a) if isinstance(a, _CountingLabels) else a for a in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+def test_clusters_serialise_in_one_pass_over_the_points() -> None:
+    from gis.hotspots.data import Clusters
+
+    rng = np.random.default_rng(5)
+    k, n = 300, 3000
+    label = rng.integers(-1, k, n)
+    label[:k] = np.arange(k)  # every cluster number used; first members in order
+    lon, lat = 113.0 + rng.uniform(0, 0.2, n), 34.0 + rng.uniform(0, 0.1, n)
+    ids = np.arange(100, 100 + n)
+    codes = [f"P-{i}" for i in ids]
+    counted = Clusters(
+        ids, codes, lon, lat, label.view(_CountingLabels), 500.0, 4, 4545
+    )
+    _CountingLabels.comparisons = 0
+    fc = counted.to_geojson()
+    # A pass over all points per cluster (label == k) would make ≥ 300 comparisons.
+    assert _CountingLabels.comparisons < 20
+    plain = Clusters(ids, codes, lon, lat, label, 500.0, 4, 4545)
+    assert fc["n_clusters"] == k and len(fc["features"]) == k
+    for f in fc["features"]:
+        c = f["properties"]["cluster"]
+        rows = np.flatnonzero(label == c)
+        assert f["id"] == f"cluster:{c}" and f["properties"]["count"] == rows.size
+        assert f["properties"]["codes"] == [codes[i] for i in rows]  # id order kept
+    assert [f["properties"]["cluster"] for f in fc["features"]] == list(range(k))
+    assert plain.groups() == [frozenset(ids[label == c].tolist()) for c in range(k)]
+    assert fc["n_noise"] == int((label < 0).sum())
+
+
+# -- local Moran's I ----------------------------------------------------------------------------
+def test_lisa_endpoint_on_cells_equals_esda(client) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+
+    from esda.moran import Moran_Local
+    from libpysal.weights import DistanceBand
+
+    resp = client.get(
+        "/api/hotspots/lisa.geojson", params={"seed": 5, "permutations": 199, "shape": "square"}
+    )
+    assert resp.status_code == 200, resp.text
+    fc = resp.json()
+    assert fc["statistic"] == "local_moran" and fc["unit"] == "cells" and fc["seed"] == 5
+    feats = fc["features"]
+    assert sum(fc["tally"].values()) == len(feats) > 30
+    for f in feats:
+        p = f["properties"]
+        assert p["cluster"] in {"HH", "LL", "HL", "LH", "ns"} and p["quadrant"] in (1, 2, 3, 4)
+        assert 0 < p["p_sim"] <= 1 and p["cluster_zh"] and p["cluster_en"]
+    assert any(e["key"] == "lisa" for e in fc["explanations"])
+    assert not any(e["key"] == "result" for e in fc["explanations"])  # no Gi* finding
+    # Recompute on the returned cells: centres in the grid's CRS, the same band.
+    cents = [shape(f["geometry"]).centroid for f in feats]
+    x, y = project_lonlat([c.x for c in cents], [c.y for c in cents], fc["epsg"])
+    counts = np.array([f["properties"]["count"] for f in feats], dtype=float)
+    band = fc["band_m"] * (1 + 1e-6)
+    w = DistanceBand(np.column_stack([x, y]), threshold=band, silence_warnings=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = Moran_Local(counts, w, permutations=0)
+    got = np.array([f["properties"]["I"] for f in feats])
+    np.testing.assert_allclose(got, ref.Is, atol=1e-9)
+    np.testing.assert_array_equal([f["properties"]["quadrant"] for f in feats], ref.q)
+
+
+def test_lisa_on_townships_with_eb_rates(client, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    with demo_engine.connect() as conn:
+        n_towns = conn.execute(text("SELECT count(*) FROM townships")).scalar_one()
+        inside = conn.execute(text(INSIDE_TOWNSHIPS)).scalar_one()
+    resp = client.get(
+        "/api/hotspots/lisa.geojson",
+        params={"unit": "townships", "value": "eb", "denominator": "area", "seed": 1},
+    )
+    if n_towns < 3:
+        assert resp.status_code == 422
+        return
+    assert resp.status_code == 200, resp.text
+    fc = resp.json()
+    assert fc["unit"] == "townships" and fc["value"] == "eb" and fc["denominator"] == "area"
+    assert len(fc["features"]) == n_towns
+    assert sum(f["properties"]["count"] for f in fc["features"]) == inside
+    assert all(f["properties"]["name"] for f in fc["features"])
+    value_note = next(e for e in fc["explanations"] if e["key"] == "value")
+    assert "empirical-Bayes" in value_note["en"] and "经验贝叶斯" in value_note["zh"]
+    bad = client.get("/api/hotspots/lisa.geojson", params={"value": "rate", "denominator": "area"})
+    assert bad.status_code == 422 and "same area" in bad.json()["en"]
+
+
+def test_cli_lisa_finds_the_planted_cluster(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A cluster spread over several cells (300 points within 1.2 km): a high-high cluster.
+    # (The 200 m cluster of _planted fills one cell: a lone high cell is not a LISA cluster.)
+    rng = np.random.default_rng(4)
+    r, a = 1200 * np.sqrt(rng.uniform(0, 1, 300)), rng.uniform(0, 2 * np.pi, 300)
+    x = np.r_[rng.uniform(0, 10_000, 400), CLUSTER_XY[0] + r * np.cos(a)]
+    y = np.r_[rng.uniform(0, 10_000, 400), CLUSTER_XY[1] + r * np.sin(a)]
+    src = _write_points(tmp_path / "incidents.geojson", x, y)
+    out = tmp_path / "lisa.geojson"
+    args = ["--input", str(src), "--statistic", "lisa", "--seed", "3", "--cell-m", "500"]
+    result = CliRunner().invoke(hotspots_app, [*args, "--band-m", "900", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Local Moran's I summary" in result.output and "高-高聚集" in result.output
+    fc = json.loads(out.read_text(encoding="utf-8"))
+    x0, y0 = _origin()
+    (lon,), (lat,) = unproject_xy([x0 + CLUSTER_XY[0]], [y0 + CLUSTER_XY[1]], GK)
+    here = [f for f in fc["features"] if shape(f["geometry"]).contains(Point(lon, lat))]
+    assert len(here) == 1 and here[0]["properties"]["cluster"] == "HH"
+    refused = CliRunner().invoke(
+        hotspots_app, ["--input", str(src), "--statistic", "lisa", "--unit", "townships"]
+    )
+    assert refused.exit_code == 1 and "cell counts only" in refused.output
+
+
+# -- the space-time cube file -------------------------------------------------------------------
+def test_cube_file_from_api_and_cli(client, demo_engine, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import xarray as xr
+
+    resp = client.get("/api/hotspots/trends.nc", params={"input": "complaints"})
+    assert resp.status_code == 200, resp.text[:200]
+    assert resp.headers["content-type"] == "application/x-netcdf"
+    assert "2026-10.nc" in resp.headers["content-disposition"]
+    path = tmp_path / "api.nc"
+    path.write_bytes(resp.content)
+    fc = client.get("/api/hotspots/trends.geojson", params={"input": "complaints"}).json()
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds.sizes["time"] == 12 and ds.sizes["location"] == len(fc["features"])
+        by_cell = {f["id"]: f["properties"] for f in fc["features"]}
+        for k, cell in enumerate(ds["LOCATION"].values.tolist()):
+            props = by_cell[cell]
+            assert ds["COUNT"].values[k].tolist() == props["counts"]
+            assert int(ds["CATEGORY"].values[k]) == props["category"]
+            assert int(ds["GI_BIN"].values[k, -1]) == props["final_bin"]
+        assert ds.attrs["last_time_step"] == "2026-10" == fc["period"]["last_complete"]
+        assert (ds["COUNT"].sum("time") == 0).any()  # the whole study area, zeros included
+    short = client.get("/api/hotspots/trends.nc", params={"months": 10, "cell_m": 3000,
+                                                          "band_m": 1000})
+    assert short.status_code == 422
+    monkeypatch.setenv("DATABASE_URL", demo_engine.url.render_as_string(hide_password=False))
+    out = tmp_path / "cli.nc"
+    args = ["--kind", "complaints", "--today", DEMO_AS_OF.isoformat(), "--cube", str(out)]
+    result = CliRunner().invoke(hotspots_app, args)
+    assert result.exit_code == 0, result.output
+    assert "cube written" in result.output
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.sizes["time"] == 12 and ds.attrs["excluded_current_period"] == "2026-11"

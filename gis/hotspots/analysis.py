@@ -164,7 +164,7 @@ def hotspots_from_points(
     """Optimized Hot Spot Analysis of incident points given in EPSG:4326 lon/lat."""
     # cell_m / band_m override the automatic choices. boundary (lon/lat polygon or GeoJSON
     # geometry) or use_hull define a study area whose empty cells count as zeros. With
-    # permutations > 0, bin uses the folded pseudo p-values (seeded by seed) while z and p stay
+    # permutations > 0, bin uses two-sided tie-aware pseudo p-values (seeded) while z and p stay
     # analytical. epsg overrides the Gauss-Krüger zone.
     lon = np.asarray(lon, dtype=float).ravel()
     lat = np.asarray(lat, dtype=float).ravel()
@@ -255,6 +255,7 @@ def hotspots_from_points(
         explanations.append(band_choice.explanation)
     else:
         band = float(band_m)
+        bands.check_band(band, cell, shape)
         method = "user"
         explanations.append(
             Explanation(

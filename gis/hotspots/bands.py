@@ -446,3 +446,30 @@ def check_cells(values: ArrayLike) -> None:
             "Every cell holds the same number of incidents (zero variance), so no hot spot can "
             "be found; change the cell size or the study area.",
         )
+
+
+def smallest_band(cell_m: float) -> float:
+    """The smallest sensible distance band on a grid: the spacing of adjacent cell centres."""
+    return float(cell_m)
+
+
+def check_band(band_m: float, cell_m: float, shape: str = "hex") -> None:
+    """Refuse a band below the cell spacing, naming the smallest sensible band (zh and en)."""
+    # Below the spacing no cell has a neighbour, so each Gi* window holds the cell alone and
+    # the z-score is only the cell's standardised count, not a hot spot statistic.
+    least = smallest_band(cell_m)
+    if band_m * (1.0 + BAND_TOLERANCE) >= least:
+        return
+    eight = least * math.sqrt(2.0) if shape == "square" else least * math.sqrt(3.0)
+    reach_zh = "8 个（含对角）" if shape == "square" else "12 个（两圈）"
+    reach_en = "8 (diagonals included)" if shape == "square" else "12 (two rings)"
+    raise HotspotInputError(
+        f"距离阈值 {fmt_m(band_m)} 米小于格网间距 {fmt_m(least)} 米：格网没有任何相邻格网，"
+        f"结果只是标准化的计数，不是热点统计量。最小合理的距离阈值为 {fmt_m(least)} 米"
+        f"（相邻格网中心的距离）；取 {fmt_m(math.ceil(eight))} 米时每个格网有 {reach_zh}相邻格网。",
+        f"The distance band of {fmt_m(band_m)} m is below the cell spacing of {fmt_m(least)} m: "
+        "no cell would have a neighbour, so the result would be a standardised count, not a hot "
+        f"spot statistic. The smallest sensible band is {fmt_m(least)} m (the distance between "
+        f"adjacent cell centres); {fmt_m(math.ceil(eight))} m gives each cell {reach_en} "
+        "neighbours.",
+    )

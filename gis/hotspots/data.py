@@ -13,8 +13,9 @@ The statistics live in :mod:`gis.hotspots` (pure numpy); this module feeds them 
 * **Clusters** (:func:`dbscan_clusters`): ``ST_ClusterDBSCAN`` in PostGIS on the points in
   their CGCS2000 Gauss-Krüger zone (metres), ``OVER (ORDER BY id)`` so that border points and
   cluster numbers come out the same on every call.
-* **Trends** (:func:`emerging_trends`): monthly space-time cube over the last N months and
-  Esri's emerging hot spot categories per cell.
+* **Trends** (:func:`emerging_trends`): space-time cube over the last N *complete* months,
+  weeks or days (the unfinished current period is left out) and Esri's emerging hot spot
+  categories per cell.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 from gis import vocab
 from gis.config import get_settings
 from gis.hotspots import HotspotResult, hotspots_from_points
+from gis.hotspots.cube import CubeData
 from gis.hotspots.errors import Explanation, HotspotInputError
 from gis.hotspots.grid import (
     Grid,
@@ -44,8 +46,34 @@ from gis.hotspots.grid import (
     gk_epsg_for_lon,
     project_lonlat,
     transform_geometries,
+    unproject_xy,
 )
-from gis.hotspots.trends import CATEGORIES, MIN_STEPS, emerging_hotspots, space_time_cube
+from gis.hotspots.lisa import (
+    DEFAULT_ALPHA,
+    DEFAULT_PERMUTATIONS,
+    LisaMap,
+    contiguity_neighbours,
+    distance_band_neighbours,
+    lisa_explanation,
+    lisa_on_cells,
+    local_moran,
+)
+from gis.hotspots.periods import (
+    STEP_WORDS,
+    Step,
+    Window,
+    complete_window,
+    period_label,
+    step_indices,
+)
+from gis.hotspots.rates import RATE_METHODS, RateMethod, rate_values
+from gis.hotspots.trends import (
+    CATEGORIES,
+    MIN_STEPS,
+    EmergingResult,
+    emerging_hotspots,
+    space_time_cube,
+)
 from gis.ledger.query import ProblemQuery, end_of_day
 from gis.palette import HOTSPOT_BINS
 
@@ -141,6 +169,7 @@ class IncidentPoints:
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
     month: NDArray[np.int64]  # local calendar month as year·12 + month − 1
+    day: NDArray[np.int64]  # local date as days since 1970-01-01
 
     def __len__(self) -> int:
         """Number of points."""
@@ -163,7 +192,7 @@ def _start_of_day(day: date) -> datetime:
 
 
 def points_sql(flt: PointFilter) -> tuple[str, dict[str, Any]]:
-    """SQL selecting ``id, code, g`` (EPSG:4490 point) and local ``month`` of the incidents."""
+    """SQL selecting ``id, code, g`` (EPSG:4490 point), local ``month`` and ``day`` (number)."""
     flt = flt.validated()
     params: dict[str, Any] = {"tz": get_settings().timezone}
     if flt.kind == "complaints":
@@ -206,7 +235,8 @@ def points_sql(flt: PointFilter) -> tuple[str, dict[str, Any]]:
         SELECT {alias}.id AS id, {alias}.code AS code,
                ST_PointOnSurface({geom}) AS g,
                (EXTRACT(YEAR FROM {local})::int * 12 + EXTRACT(MONTH FROM {local})::int - 1)
-                   AS month
+                   AS month,
+               (({local})::date - DATE '1970-01-01') AS day
         FROM {source} WHERE {" AND ".join(clauses)}
     """
     return sql, params
@@ -216,19 +246,20 @@ def load_points(session: Session, flt: PointFilter, *, today: date) -> IncidentP
     """The filtered incidents as arrays, ordered by id."""
     sql, params = points_sql(flt)
     rows = session.execute(
-        text(f"SELECT id, code, ST_X(g), ST_Y(g), month FROM ({sql}) q ORDER BY id"),
+        text(f"SELECT id, code, ST_X(g), ST_Y(g), month, day FROM ({sql}) q ORDER BY id"),
         {"today": today, **params},
     ).all()
     if not rows:
-        empty = np.zeros(0)
-        return IncidentPoints(np.zeros(0, np.int64), [], empty, empty, np.zeros(0, np.int64))
-    ids, codes, lon, lat, month = zip(*rows, strict=True)
+        empty, none = np.zeros(0), np.zeros(0, np.int64)
+        return IncidentPoints(none, [], empty, empty, none, none)
+    ids, codes, lon, lat, month, day = zip(*rows, strict=True)
     return IncidentPoints(
         np.asarray(ids, dtype=np.int64),
         [str(c) for c in codes],
         np.asarray(lon, dtype=float),
         np.asarray(lat, dtype=float),
         np.asarray(month, dtype=np.int64),
+        np.asarray(day, dtype=np.int64),
     )
 
 
@@ -375,9 +406,21 @@ class Clusters:
         """How many clusters were found."""
         return int(np.unique(self.label[self.label >= 0]).size)
 
+    def members(self) -> list[NDArray[np.int64]]:
+        """Row indices of each cluster's points (in input order), cluster-number order; O(n)."""
+        label = np.asarray(self.label)
+        rows = np.flatnonzero(label >= 0)
+        if rows.size == 0:
+            return []
+        labs = label[rows]
+        order = np.argsort(labs, kind="stable")  # stable: members stay in input (id) order
+        rows, labs = rows[order], labs[order]
+        cuts = np.flatnonzero(np.diff(labs)) + 1
+        return list(np.split(rows, cuts))
+
     def groups(self) -> list[frozenset[int]]:
         """The clusters as sets of point ids, in cluster-number order."""
-        return [frozenset(self.ids[self.label == k].tolist()) for k in range(self.n_clusters)]
+        return [frozenset(self.ids[m].tolist()) for m in self.members()]
 
     def explanations(self) -> list[Explanation]:
         """The parameters and the outcome in Chinese and English."""
@@ -404,12 +447,15 @@ class Clusters:
 
     def to_geojson(self) -> dict[str, Any]:
         """One feature per cluster: the convex hull of its members, with count and codes."""
+        # One stable sort groups the points by cluster: O(n log n) once instead of a pass over
+        # all n points for each of the K clusters.
         features = []
-        for k in range(self.n_clusters):
-            member = self.label == k
+        codes_all = self.codes
+        for member in self.members():
+            k = int(self.label[member[0]])
             pts = shapely.multipoints(np.column_stack([self.lon[member], self.lat[member]]))
             hull = shapely.convex_hull(pts)
-            codes = [c for c, m in zip(self.codes, member.tolist(), strict=True) if m]
+            codes = [codes_all[i] for i in member.tolist()]
             features.append(
                 {
                     "type": "Feature",
@@ -417,7 +463,7 @@ class Clusters:
                     "geometry": _rounded(mapping(hull)),
                     "properties": {
                         "cluster": k,
-                        "count": int(member.sum()),
+                        "count": int(member.size),
                         "codes": codes,
                         "eps_m": self.eps_m,
                         "min_points": self.min_points,
@@ -538,18 +584,18 @@ def dbscan_clusters(
 
 
 # ------------------------------------------------------------------------------------------
-# Emerging hot spots per month
+# Emerging hot spots over complete periods
 # ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class TrendRun:
-    """Emerging hot spot categories per cell over monthly steps."""
+    """Emerging hot spot categories per cell over complete monthly, weekly or daily steps."""
 
-    months: list[str]
+    window: Window
     cells: list[str]
     polygons: NDArray[np.object_]
-    counts: NDArray[np.int64]  # (cells, months)
+    counts: NDArray[np.int64]  # (cells, steps)
     pattern: list[str]
     trend_z: NDArray[np.float64]
     trend_p: NDArray[np.float64]
@@ -558,13 +604,58 @@ class TrendRun:
     cell_m: float
     band_m: float
     explanations: list[Explanation]
+    epsg: int = 0  # the Gauss-Krüger zone of the grid
+    shape: str = "hex"
+    cell_ix: NDArray[np.int64] | None = None
+    cell_iy: NDArray[np.int64] | None = None
+    xy: NDArray[np.float64] | None = None  # cell centres, metres in EPSG:epsg
+    emerging: EmergingResult | None = None  # per-bin Gi* and both Mann-Kendall tests
+
+    def to_cube(self) -> CubeData:
+        """The cube (counts, Gi* per bin, trends, categories) for :mod:`gis.hotspots.cube`."""
+        if self.emerging is None or self.xy is None or self.cell_ix is None:
+            raise ValueError("this run holds no cube")
+        assert self.cell_iy is not None
+        e = self.emerging
+        lon, lat = unproject_xy(self.xy[:, 0], self.xy[:, 1], self.epsg)
+        return CubeData(
+            window=self.window, cell_ids=self.cells, cell_ix=self.cell_ix,
+            cell_iy=self.cell_iy, x=self.xy[:, 0], y=self.xy[:, 1], lon=lon, lat=lat,
+            counts=self.counts, gi_z=e.z, gi_p=e.p, gi_bin=e.bins,
+            trend_z=e.trend_counts.z, trend_p=e.trend_counts.p,
+            gi_trend_z=e.trend_z.z, gi_trend_p=e.trend_z.p, pattern=self.pattern,
+            epsg=self.epsg, cell_m=self.cell_m, band_m=self.band_m, shape=self.shape,
+        )
+
+    @property
+    def steps(self) -> list[str]:
+        """One label per time step, oldest first; the last is the last complete period."""
+        return self.window.labels()
+
+    @property
+    def months(self) -> list[str]:
+        """The step labels (``YYYY-MM`` for monthly steps)."""
+        return self.steps
 
     def tally(self) -> dict[str, int]:
         """Cells per category key."""
         return dict(Counter(self.pattern))
 
+    def period(self) -> dict[str, Any]:
+        """The window: step kind, first and last day, the last complete and the left-out period."""
+        w = self.window
+        return {
+            "step": w.step,
+            "n_steps": w.n_steps,
+            "start": w.start.isoformat(),
+            "end": w.end.isoformat(),
+            "last_complete": period_label(w.last, w.step),
+            "excluded": period_label(w.current, w.step),
+            "today": w.today.isoformat(),
+        }
+
     def to_geojson(self) -> dict[str, Any]:
-        """One Polygon per cell with CATEGORY, PATTERN (zh/en), monthly counts and MK trends."""
+        """One Polygon per cell with CATEGORY, PATTERN (zh/en), counts per step and MK trends."""
         features = []
         for k, cell in enumerate(self.cells):
             code, en, zh = CATEGORIES[self.pattern[k]]
@@ -588,12 +679,15 @@ class TrendRun:
                     },
                 }
             )
-        return {
+        out: dict[str, Any] = {
             "type": "FeatureCollection",
             "features": features,
-            "months": self.months,
+            "step": self.window.step,
+            "steps": self.steps,
+            "period": self.period(),
             "cell_m": self.cell_m,
             "band_m": self.band_m,
+            "epsg": self.epsg,
             "tally": self.tally(),
             "categories": [
                 {"key": key, "category": c, "en": en, "zh": zh}
@@ -601,6 +695,28 @@ class TrendRun:
             ],
             "explanations": [explanation_dict(e) for e in self.explanations],
         }
+        if self.window.step == "month":
+            out["months"] = self.steps
+        return out
+
+
+def _period_explanation(w: Window) -> Explanation:
+    """Which periods the cube holds, and that the unfinished current one is left out."""
+    zh_unit, en_unit = STEP_WORDS[w.step]
+    first, last = period_label(w.first, w.step), period_label(w.last, w.step)
+    current = period_label(w.current, w.step)
+    return Explanation(
+        "period",
+        f"时间步为完整的{zh_unit}：{first} 至 {last}，共 {w.n_steps} 个（{w.start} 至 {w.end}）。"
+        f"最后一个时间步是最后一个完整的{zh_unit}（{last}）；当前未结束的{zh_unit}（{current}，"
+        f"截至 {w.today}）不计入，否则其偏少的事件数会造成虚假的历史热点和新增冷点。",
+        f"Time steps are complete {en_unit}s: {first} to {last}, {w.n_steps} in all "
+        f"({w.start} to {w.end}). The final step is the last complete {en_unit} ({last}); the "
+        f"unfinished current {en_unit} ({current}, as of {w.today}) is left out, since its "
+        "incomplete counts would show spurious historical hot spots and new cold spots.",
+        period_label(w.last, w.step),
+        {"start": w.start.isoformat(), "end": w.end.isoformat(), "excluded": current},
+    )
 
 
 def emerging_trends(
@@ -609,22 +725,24 @@ def emerging_trends(
     *,
     today: date,
     months: int = DEFAULT_MONTHS,
+    step: Step = "month",
     cell_m: float | None = None,
     band_m: float | None = None,
     shape: Shape = "hex",
 ) -> TrendRun:
-    """Emerging hot spot category of every occupied cell over the last ``months`` months."""
+    """Emerging hot spot category per cell over the last ``months`` complete ``step`` periods."""
+    # ``months`` is the number of time steps (of kind ``step``); the window ends with the last
+    # complete period before ``today``, so the current, unfinished one never counts.
     if months < MIN_STEPS:
         raise HotspotInputError(
-            f"新兴热点分析至少需要 {MIN_STEPS} 个月。",
-            f"Emerging hot spot analysis needs at least {MIN_STEPS} months.",
+            f"新兴热点分析至少需要 {MIN_STEPS} 个时间步。",
+            f"Emerging hot spot analysis needs at least {MIN_STEPS} time steps.",
         )
-    last = month_index(today)
-    first = last - months + 1
-    since = date(first // 12, first % 12 + 1, 1)
+    w = complete_window(today, months, step)
+    since, until = w.start, w.end
     if flt.since and flt.since > since:
         since = flt.since
-    window = replace(flt, since=since, until=min(flt.until or today, today))
+    window = replace(flt, since=since, until=min(flt.until or until, until))
     run = analyse_hotspots(session, window, today=today, cell_m=cell_m, band_m=band_m, shape=shape)
     result, pts = run.result, run.points
     keep = np.ones(len(pts), dtype=bool)
@@ -634,12 +752,16 @@ def emerging_trends(
         keep = shapely.intersects_xy(area, pts.lon, pts.lat)
     x, y = project_lonlat(pts.lon[keep], pts.lat[keep], result.epsg)
     grid = Grid(result.cell_m, result.shape, result.orientation)
-    cube = space_time_cube(grid, x, y, pts.month[keep] - first, months)
+    t = step_indices(pts.day[keep], step) - w.first
+    # With a study area the cube holds every analysed cell (all cells inside the boundary, zeros
+    # included, as Esri's cube does); without one only the cells holding incidents.
+    cells = (result.cell_ix, result.cell_iy) if run.boundary is not None else None
+    cube = space_time_cube(grid, x, y, t, w.n_steps, cells=cells)
     emerging = emerging_hotspots(cube.counts, cube.xy, result.band_m)
     tag = "sq" if result.shape == "square" else f"hex{result.orientation[0]}"
-    cells = [f"{tag}:{i}:{j}" for i, j in zip(cube.ix.tolist(), cube.iy.tolist(), strict=True)]
+    ids = [f"{tag}:{i}:{j}" for i, j in zip(cube.ix.tolist(), cube.iy.tolist(), strict=True)]
     polys = transform_geometries(grid.polygons(cube.ix, cube.iy), result.epsg, 4326)
-    labels = [month_label(m) for m in range(first, last + 1)]
+    labels = w.labels()
     tally = Counter(emerging.pattern)
     hot = sum(v for k, v in tally.items() if k.endswith("_hot"))
     cold = sum(v for k, v in tally.items() if k.endswith("_cold"))
@@ -648,23 +770,25 @@ def emerging_trends(
         for e in result.explanations
         if e.key in ("input", "study_area", "cell_size", "distance_band")
     ]
+    notes.append(_period_explanation(w))
+    zh_unit, en_unit = STEP_WORDS[step]
     notes.append(
         Explanation(
             "emerging",
-            f"按月构建时空立方体：{labels[0]} 至 {labels[-1]} 共 {months} 个月、{len(cells)} 个"
-            f"有事件的格网；时空 Gi*（时间邻域 1 个月，FDR 校正）与 Mann-Kendall 趋势检验后，"
-            f"{hot} 个格网为各类热点，{cold} 个为各类冷点。",
-            f"Monthly space-time cube from {labels[0]} to {labels[-1]} ({months} months, "
-            f"{len(cells)} cells with incidents); after space-time Gi* (one-month time window, "
+            f"按{zh_unit}构建时空立方体：{labels[0]} 至 {labels[-1]} 共 {w.n_steps} 个{zh_unit}、"
+            f"{len(ids)} 个格网；时空 Gi*（时间邻域 1 个{zh_unit}，FDR 校正）与 Mann-Kendall "
+            f"趋势检验后，{hot} 个格网为各类热点，{cold} 个为各类冷点。",
+            f"Space-time cube by {en_unit} from {labels[0]} to {labels[-1]} ({w.n_steps} "
+            f"{en_unit}s, {len(ids)} cells); after space-time Gi* (one-{en_unit} time window, "
             f"FDR) and Mann-Kendall trend tests, {hot} cells show a hot-spot pattern and {cold} "
             "a cold-spot pattern.",
-            months,
+            w.n_steps,
             dict(tally),
         )
     )
     return TrendRun(
-        months=labels,
-        cells=cells,
+        window=w,
+        cells=ids,
         polygons=polys,
         counts=cube.counts,
         pattern=emerging.pattern,
@@ -675,6 +799,228 @@ def emerging_trends(
         cell_m=result.cell_m,
         band_m=result.band_m,
         explanations=notes,
+        epsg=result.epsg,
+        shape=result.shape,
+        cell_ix=cube.ix,
+        cell_iy=cube.iy,
+        xy=cube.xy,
+        emerging=emerging,
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Local Moran's I (LISA) on cells or townships, on counts or rates
+# ------------------------------------------------------------------------------------------
+
+LisaUnit = Literal["cells", "townships"]
+Denominator = Literal["sites", "area"]
+DENOMINATOR_WORDS: dict[str, tuple[str, str]] = {
+    "sites": ("站点数", "sites"),
+    "area": ("面积（平方千米）", "area (km²)"),
+}
+VALUE_WORDS: dict[str, tuple[str, str]] = {
+    "count": ("事件数", "incident counts"),
+    "rate": ("原始比率", "crude rates"),
+    "eb": ("经验贝叶斯平滑比率（全局）", "empirical-Bayes smoothed rates (global)"),
+    "spatial_eb": ("经验贝叶斯平滑比率（空间）", "empirical-Bayes smoothed rates (spatial)"),
+}
+
+
+@dataclass(frozen=True)
+class TownshipUnits:
+    """Township polygons (EPSG:4326) with their denominators."""
+
+    codes: list[str]
+    names: list[str]
+    polygons: NDArray[np.object_]
+    area_km2: NDArray[np.float64]
+    sites: NDArray[np.float64]
+
+
+def township_units(session: Session, codes: tuple[str, ...] | None = None) -> TownshipUnits:
+    """The townships (all, or ``codes``) ordered by code, with area and number of sites."""
+    where = "WHERE t.code = ANY(:codes)" if codes is not None else ""
+    rows = session.execute(
+        text(
+            f"""SELECT t.code, t.name, ST_AsBinary(t.geom),
+                       ST_Area(t.geom::geography) / 1e6,
+                       (SELECT count(*) FROM sites s WHERE s.township_code = t.code)
+                FROM townships t {where} ORDER BY t.code"""
+        ),
+        {"codes": list(codes or ())},
+    ).all()
+    return TownshipUnits(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        np.asarray([shapely.from_wkb(bytes(r[2])) for r in rows], dtype=object),
+        np.asarray([float(r[3]) for r in rows], dtype=float),
+        np.asarray([float(r[4]) for r in rows], dtype=float),
+    )
+
+
+def count_in_polygons(
+    polygons: ArrayLike, lon: ArrayLike, lat: ArrayLike
+) -> NDArray[np.int64]:
+    """Points per polygon; a point on a shared edge counts once, in the first polygon."""
+    polys = np.asarray(polygons, dtype=object)
+    pts = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    if len(polys) == 0 or len(pts) == 0:
+        return np.zeros(len(polys), dtype=np.int64)
+    tree = shapely.STRtree(polys)
+    p_idx, g_idx = tree.query(pts, predicate="intersects")
+    order = np.lexsort((g_idx, p_idx))
+    p_idx, g_idx = p_idx[order], g_idx[order]
+    first = np.r_[True, p_idx[1:] != p_idx[:-1]] if p_idx.size else np.zeros(0, dtype=bool)
+    return np.bincount(g_idx[first], minlength=len(polys)).astype(np.int64)
+
+
+def _site_cells(session: Session, flt: PointFilter, grid: Grid, epsg: int) -> dict[tuple, int]:
+    """Number of sites per cell (sites of the filter's townships), keyed by (ix, iy)."""
+    towns = flt.area_townships()
+    where = "WHERE s.geom IS NOT NULL" + (
+        " AND s.township_code = ANY(:codes)" if towns is not None else ""
+    )
+    rows = session.execute(
+        text(
+            "SELECT ST_X(ST_PointOnSurface(s.geom)), ST_Y(ST_PointOnSurface(s.geom))"
+            f" FROM sites s {where}"
+        ),
+        {"codes": list(towns or ())},
+    ).all()
+    if not rows:
+        return {}
+    lon, lat = (np.asarray(v, dtype=float) for v in zip(*rows, strict=True))
+    x, y = project_lonlat(lon, lat, epsg)
+    ix, iy = grid.cell_of(x, y)
+    return dict(Counter(zip(ix.tolist(), iy.tolist(), strict=True)))
+
+
+def _value_note(value: str, denominator: str | None, n_dropped: int) -> Explanation:
+    zh, en = VALUE_WORDS[value]
+    if denominator is not None and value != "count":
+        dzh, den = DENOMINATOR_WORDS[denominator]
+        zh += f"，分母为{dzh}"
+        en += f" against {den}"
+        if value in ("eb", "spatial_eb"):
+            zh += "；小单元的比率向均值收缩，大单元不会仅因规模大而成为热点"
+            en += (
+                "; the rates of small units shrink towards the mean, and a large unit is not "
+                "a hot spot only because it is large"
+            )
+    if n_dropped:
+        zh += f"；{n_dropped} 个分母为零的单元未参与分析"
+        en += f"; {n_dropped} unit(s) with a zero denominator left out"
+    return Explanation("value", f"分析值：{zh}。", f"Analysed value: {en}.", value)
+
+
+def analyse_lisa(
+    session: Session,
+    flt: PointFilter,
+    *,
+    today: date,
+    unit: LisaUnit = "cells",
+    value: RateMethod = "count",
+    denominator: Denominator = "sites",
+    cell_m: float | None = None,
+    band_m: float | None = None,
+    shape: Shape = "hex",
+    area: StudyArea = "townships",
+    permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    fdr: bool = True,
+) -> LisaMap:
+    """Local Moran's I of the filtered incidents per cell or per township, counts or rates."""
+    if value not in RATE_METHODS:
+        rate_values(value, [1.0], None)  # raises the bilingual error
+    den = None if value == "count" else denominator
+    settings: dict[str, Any] = {"input": flt.kind, "value": value, "denominator": den}
+    if unit == "cells":
+        if den == "area":
+            raise HotspotInputError(
+                "格网面积相同，按面积的比率与计数等价；请改用 value=count 或 denominator=sites。",
+                "Cells all have the same area, so a rate per area equals the count; use "
+                "value=count or denominator=sites.",
+            )
+        run = analyse_hotspots(
+            session, flt, today=today, cell_m=cell_m, band_m=band_m, shape=shape, area=area
+        )
+        res = run.result
+        keep = None
+        vals = None
+        note = _value_note(value, den, 0)
+        if den == "sites":
+            grid = Grid(res.cell_m, res.shape, res.orientation)
+            per_cell = _site_cells(session, flt, grid, res.epsg)
+            sites = np.asarray(
+                [per_cell.get(k, 0) for k in zip(res.cell_ix.tolist(), res.cell_iy.tolist(),
+                                                 strict=True)],
+                dtype=float,
+            )
+            keep = sites > 0
+            if keep.sum() < 3:
+                raise HotspotInputError(
+                    "含站点的格网少于 3 个，无法按站点数计算比率。",
+                    "Fewer than 3 cells hold a site; rates per site cannot be analysed.",
+                )
+            cx, cy = grid.centres(res.cell_ix[keep], res.cell_iy[keep])
+            pairs = distance_band_neighbours(np.column_stack([cx, cy]), res.band_m)
+            vals = rate_values(value, res.count[keep], sites[keep], (pairs.i, pairs.j))
+            note = _value_note(value, den, int((~keep).sum()))
+        lisa = lisa_on_cells(
+            res, values=vals, keep=keep, permutations=permutations, seed=seed, alpha=alpha,
+            fdr=fdr, settings=settings,
+        )
+        return replace(lisa, explanations=[lisa.explanations[0], note, *lisa.explanations[1:]])
+    if unit != "townships":
+        raise HotspotInputError(
+            f"未知的分析单元 {unit!r}，应为 cells 或 townships。",
+            f"Unknown unit {unit!r}; use cells or townships.",
+        )
+    points = load_points(session, flt, today=today)
+    towns = township_units(session, flt.area_townships())
+    if len(towns.codes) < 3:
+        raise HotspotInputError(
+            f"只有 {len(towns.codes)} 个乡镇，局部莫兰指数至少需要 3 个。",
+            f"Only {len(towns.codes)} township(s); local Moran's I needs at least 3.",
+        )
+    counts = count_in_polygons(towns.polygons, points.lon, points.lat).astype(float)
+    base = None if den is None else (towns.sites if den == "sites" else towns.area_km2)
+    keep = np.ones(len(towns.codes), dtype=bool) if base is None else base > 0
+    if keep.sum() < 3:
+        raise HotspotInputError(
+            "分母（站点数或面积）大于零的乡镇少于 3 个。",
+            "Fewer than 3 townships have a positive denominator (sites or area).",
+        )
+    polys = towns.polygons[keep]
+    nb = contiguity_neighbours(polys)
+    vals = rate_values(
+        value, counts[keep], None if base is None else base[keep], (nb.i, nb.j)
+    )
+    res_l = local_moran(vals, nb, permutations=permutations, seed=seed, alpha=alpha, fdr=fdr)
+    islands = int((nb.cardinality == 0).sum())
+    notes = [
+        _filter_explanation(flt, len(points)),
+        _value_note(value, den, int((~keep).sum())),
+        lisa_explanation(
+            res_l, "乡镇", "townships",
+            "边界相接（Queen 邻接）的乡镇为邻居"
+            + (f"，{islands} 个乡镇没有邻居（不参与显著性判断）" if islands else ""),
+            "townships sharing a boundary point are neighbours (queen contiguity)"
+            + (f"; {islands} township(s) without neighbours are never significant"
+               if islands else ""),
+        ),
+    ]
+    return LisaMap(
+        unit="townships",
+        ids=[c for c, k in zip(towns.codes, keep.tolist(), strict=True) if k],
+        names=[c for c, k in zip(towns.names, keep.tolist(), strict=True) if k],
+        polygons=polys,
+        value=vals,
+        count=counts[keep],
+        result=res_l,
+        explanations=notes,
+        settings={**settings, "n_points": len(points)},
     )
 
 
@@ -689,6 +1035,7 @@ __all__ = [
     "PointFilter",
     "TrendRun",
     "analyse_hotspots",
+    "analyse_lisa",
     "dbscan_clusters",
     "dbscan_lonlat",
     "emerging_trends",

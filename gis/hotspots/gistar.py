@@ -149,6 +149,19 @@ class GiStarResult:
         return fdr_bins(self.z, p) if fdr else raw_bins(self.z, p)
 
 
+def pseudo_p(
+    n_greater_equal: ArrayLike, n_less_equal: ArrayLike, permutations: int
+) -> NDArray[np.float64]:
+    """Two-sided, tie-aware pseudo p-value ``2·(min(#≥, #≤) + 1) / (P + 1)``, capped at 1."""
+    # esda's p_sim folds one-sidedly, (min(#≥, P − #≥) + 1)/(P + 1): P − #≥ counts only the
+    # simulations strictly below, so with tied values (integer counts) a low observation looks
+    # more extreme than it is, and the one-sided value is then read against two-sided 90/95/99 %
+    # bins. Counting ties on both sides and doubling gives a p that is comparable with GiPValue.
+    ge = np.asarray(n_greater_equal, dtype=float)
+    le = np.asarray(n_less_equal, dtype=float)
+    return np.minimum(1.0, 2.0 * (np.minimum(ge, le) + 1.0) / (permutations + 1.0))
+
+
 def _permute(
     y: NDArray[np.float64],
     local_sum: NDArray[np.float64],
@@ -159,9 +172,10 @@ def _permute(
     """Conditional-permutation pseudo p and z (esda's ``crand`` scheme, memory-bounded)."""
     # Feature i keeps its own value and draws k_i − 1 values from the other n − 1 features
     # without replacement; one random draw matrix is shared by all features (indices ≥ i shift
-    # by one so that i is skipped). The pseudo p-value is folded like esda/ArcGIS:
-    # (min(#sim ≥ obs, #sim < obs) + 1) / (permutations + 1). Only running sums are kept
-    # (keep_simulations=False); chunks bound memory to PERMUTATION_CHUNK elements.
+    # by one so that i is skipped). The pseudo p-value is two-sided and counts ties on both
+    # sides: p = 2·(min(#sim ≥ obs, #sim ≤ obs) + 1) / (permutations + 1), capped at 1 (see
+    # :func:`pseudo_p`). Only running sums are kept (keep_simulations=False); chunks bound
+    # memory to PERMUTATION_CHUNK elements.
     n = y.size
     kmax = int(k.max()) - 1
     rng = np.random.default_rng(seed)
@@ -174,6 +188,7 @@ def _permute(
     y_next = y[draws + 1]  # value when the drawn index is at or above i (skips i)
     cols = np.arange(kmax)
     larger = np.zeros(n)
+    smaller = np.zeros(n)
     total = np.zeros(n)
     total_sq = np.zeros(n)
     chunk = max(1, PERMUTATION_CHUNK // (permutations * kmax))
@@ -183,11 +198,15 @@ def _permute(
         below = draws[None, :, :] < idx[:, None, None]  # (c, P, kmax)
         vals = np.where(below, y_same[None], y_next[None])
         sims = np.einsum("cpk,ck->cp", vals, use) + y[idx][:, None]
-        larger[idx] = (sims >= local_sum[idx][:, None]).sum(axis=1)
+        obs = local_sum[idx][:, None]
+        # Sums of the same integers in another order can differ in the last bit: compare with
+        # a relative tolerance so that exact ties count as ties.
+        tol = 1e-9 * np.maximum(1.0, np.abs(obs))
+        larger[idx] = (sims >= obs - tol).sum(axis=1)
+        smaller[idx] = (sims <= obs + tol).sum(axis=1)
         total[idx] = sims.sum(axis=1)
         total_sq[idx] = (sims * sims).sum(axis=1)
-    folded = np.minimum(larger, permutations - larger)
-    p_sim = (folded + 1.0) / (permutations + 1.0)
+    p_sim = pseudo_p(larger, smaller, permutations)
     mean = total / permutations
     sd = np.sqrt(np.maximum(total_sq / permutations - mean * mean, 0.0))
     z_sim = np.zeros(n)

@@ -165,7 +165,7 @@ def mann_kendall(series: ArrayLike, alpha: float = 0.05) -> MannKendall:
 
 @dataclass(frozen=True)
 class SpaceTimeCube:
-    """Counts per (cell, time step) on a grid; only cells with at least one incident are kept."""
+    """Counts per (cell, time step) on a grid: the occupied cells, or every cell given."""
 
     ix: NDArray[np.int64]
     iy: NDArray[np.int64]
@@ -174,21 +174,59 @@ class SpaceTimeCube:
 
 
 def space_time_cube(
-    grid: Grid, x: ArrayLike, y: ArrayLike, step: ArrayLike, n_steps: int
+    grid: Grid,
+    x: ArrayLike,
+    y: ArrayLike,
+    step: ArrayLike,
+    n_steps: int,
+    *,
+    cells: tuple[ArrayLike, ArrayLike] | None = None,
 ) -> SpaceTimeCube:
     """Aggregate projected points with integer time-step indices (0 … n_steps−1) into a cube."""
+    # Without ``cells`` only the cells holding an incident are kept (Esri's cube without a
+    # study area). With ``cells`` (ids ix, iy, e.g. every cell of the study area) the cube has
+    # exactly those rows, in that order, empty ones as zeros; every point must fall in one.
     t = np.asarray(step)
     if t.shape != np.shape(x) or not np.issubdtype(t.dtype, np.integer):
         raise ValueError("step must hold one integer time-step index per point")
     if t.size and (t.min() < 0 or t.max() >= n_steps):
         raise ValueError("time-step indices must lie in 0 … n_steps − 1")
-    cells = count_points(grid, x, y)
-    n_cells = cells.ix.size
-    flat = np.bincount(cells.point_cell * n_steps + t, minlength=n_cells * n_steps)
-    cx, cy = grid.centres(cells.ix, cells.iy)
-    return SpaceTimeCube(
-        cells.ix, cells.iy, np.column_stack([cx, cy]), flat.reshape(n_cells, n_steps)
-    )
+    if cells is None:
+        occ = count_points(grid, x, y)
+        ix, iy, row = occ.ix, occ.iy, occ.point_cell
+    else:
+        ix = np.asarray(cells[0], dtype=np.int64)
+        iy = np.asarray(cells[1], dtype=np.int64)
+        px, py = grid.cell_of(x, y)
+        row = _rows_of(ix, iy, px, py)
+    n_cells = ix.size
+    flat = np.bincount(row * n_steps + t, minlength=n_cells * n_steps)
+    cx, cy = grid.centres(ix, iy)
+    return SpaceTimeCube(ix, iy, np.column_stack([cx, cy]), flat.reshape(n_cells, n_steps))
+
+
+def _rows_of(
+    ix: NDArray[np.int64], iy: NDArray[np.int64], px: NDArray[np.int64], py: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Row of each point's cell ``(px, py)`` among the cells ``(ix, iy)`` (O((n + m) log m))."""
+    if ix.size == 0:
+        if px.size:
+            raise ValueError("points fall outside the given cells")
+        return np.zeros(0, dtype=np.int64)
+    lo_i = min(int(ix.min()), int(px.min()) if px.size else 0)
+    lo_j = min(int(iy.min()), int(py.min()) if py.size else 0)
+    span = max(int(ix.max()), int(px.max()) if px.size else 0) - lo_i + 1
+    key = (iy - lo_j) * span + (ix - lo_i)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    if np.any(sorted_key[1:] == sorted_key[:-1]):
+        raise ValueError("the given cells repeat")
+    pkey = (py - lo_j) * span + (px - lo_i)
+    pos = np.searchsorted(sorted_key, pkey)
+    pos_c = np.minimum(pos, sorted_key.size - 1)
+    if np.any(sorted_key[pos_c] != pkey):
+        raise ValueError("points fall outside the given cells")
+    return order[pos_c].astype(np.int64)
 
 
 def space_time_gi_star(

@@ -23,8 +23,18 @@ from shapely.ops import unary_union
 from sqlalchemy.exc import SQLAlchemyError
 
 from gis.hotspots import HotspotResult, hotspots_from_points
-from gis.hotspots.data import BIN_STYLE, PointFilter, analyse_hotspots, hotspot_collection
+from gis.hotspots.cube import write_cube
+from gis.hotspots.data import (
+    BIN_STYLE,
+    PointFilter,
+    TrendRun,
+    analyse_hotspots,
+    analyse_lisa,
+    emerging_trends,
+    hotspot_collection,
+)
 from gis.hotspots.errors import Explanation, HotspotInputError
+from gis.hotspots.lisa import NOT_SIGNIFICANT, QUADRANTS, LisaMap, lisa_on_cells
 from gis.io.pointfiles import PointFileError, read_points
 
 hotspots_app = typer.Typer(
@@ -48,6 +58,36 @@ class CellShape(StrEnum):
 
     hex = "hex"
     square = "square"
+
+
+class Statistic(StrEnum):
+    """Which local statistic to map."""
+
+    gi = "gi"
+    lisa = "lisa"
+
+
+class Unit(StrEnum):
+    """LISA units."""
+
+    cells = "cells"
+    townships = "townships"
+
+
+class Value(StrEnum):
+    """LISA value: count or rate."""
+
+    count = "count"
+    rate = "rate"
+    eb = "eb"
+    spatial_eb = "spatial_eb"
+
+
+class Denominator(StrEnum):
+    """Rate denominator."""
+
+    sites = "sites"
+    area = "area"
 
 
 class Area(StrEnum):
@@ -161,7 +201,62 @@ def _from_database(
     return run.result
 
 
-def print_explanations(console: Console, result: HotspotResult) -> None:
+def _lisa_from_database(flt: PointFilter, *, today: date, **kwargs: Any) -> LisaMap:
+    """Local Moran's I of ledger incidents from the configured database."""
+    from sqlalchemy.orm import Session
+
+    from gis.config import Settings
+    from gis.db.engine import database_url, embedded_cluster, make_engine, uses_embedded_cluster
+
+    settings = Settings()
+    if uses_embedded_cluster(settings):
+        embedded_cluster(settings).start()
+    engine = make_engine(database_url(settings))
+    try:
+        with Session(engine) as session:
+            return analyse_lisa(session, flt, today=today, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def _cube_from_database(
+    flt: PointFilter, *, today: date, path: Path, months: int, step: str, **kwargs: Any
+) -> TrendRun:
+    """Emerging hot spots of ledger incidents, with the space-time cube written to ``path``."""
+    from sqlalchemy.orm import Session
+
+    from gis.config import Settings
+    from gis.db.engine import database_url, embedded_cluster, make_engine, uses_embedded_cluster
+
+    settings = Settings()
+    if uses_embedded_cluster(settings):
+        embedded_cluster(settings).start()
+    engine = make_engine(database_url(settings))
+    try:
+        with Session(engine) as session:
+            run = emerging_trends(
+                session, flt, today=today, months=months, step=step,  # type: ignore[arg-type]
+                **kwargs,
+            )
+    finally:
+        engine.dispose()
+    write_cube(run.to_cube(), path)
+    return run
+
+
+def lisa_table(lisa: LisaMap) -> Table:
+    """Units per LISA class as a table."""
+    table = Table(title="局部莫兰指数汇总 Local Moran's I summary", show_header=True)
+    table.add_column("类别 Class")
+    table.add_column("单元 Units", justify="right")
+    tally = lisa.result.tally()
+    for q, (key, zh, en) in QUADRANTS.items():
+        table.add_row(f"{key} {zh} {en} (q={q})", str(tally[key]))
+    table.add_row(f"ns {NOT_SIGNIFICANT[1]} {NOT_SIGNIFICANT[2]}", str(tally["ns"]))
+    return table
+
+
+def print_explanations(console: Console, result: HotspotResult | LisaMap | TrendRun) -> None:
     """Each automatic choice and finding, in Chinese then English."""
     console.print("[bold]分析说明 How the settings were chosen[/]")
     for e in result.explanations:
@@ -227,6 +322,35 @@ def hotspots(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="date overdue is judged on (default: today)"),
     ] = None,
+    statistic: Annotated[
+        Statistic, typer.Option(help="gi: Getis-Ord Gi*; lisa: local Moran's I (HH/LL/HL/LH)")
+    ] = Statistic.gi,
+    unit: Annotated[
+        Unit, typer.Option(help="lisa: cells (the Gi* grid) or townships (database)")
+    ] = Unit.cells,
+    value: Annotated[
+        Value, typer.Option(help="lisa: count, rate, eb or spatial_eb (database)")
+    ] = Value.count,
+    denominator: Annotated[
+        Denominator, typer.Option(help="lisa rates: sites or area (km²)")
+    ] = Denominator.sites,
+    permutations: Annotated[
+        int, typer.Option(min=99, max=9999, help="lisa: conditional permutations")
+    ] = 999,
+    seed: Annotated[int | None, typer.Option(help="lisa: random seed")] = None,
+    cube: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="database: write the emerging hot spot space-time cube (netCDF) here",
+        ),
+    ] = None,
+    months: Annotated[
+        int, typer.Option(min=10, max=400, help="cube: number of complete time steps")
+    ] = 12,
+    step: Annotated[
+        str, typer.Option(help="cube: time step, month | week | day (complete periods)")
+    ] = "month",
     out: Annotated[
         Path | None, typer.Option(help="GeoJSON file to write (default: standard output)")
     ] = None,
@@ -243,7 +367,22 @@ def hotspots(
             transient=True,
         ) as progress:
             progress.add_task("热点分析中 analysing hot spots…", total=None)
+            lisa_map: LisaMap | None = None
+            trend: TrendRun | None = None
             if input_file is not None:
+                if cube is not None:
+                    raise HotspotInputError(
+                        "时空立方体（--cube）只能由数据库中的事件生成。",
+                        "The space-time cube (--cube) is built from database incidents only.",
+                    )
+                if statistic is Statistic.lisa and (
+                    unit is not Unit.cells or value is not Value.count
+                ):
+                    raise HotspotInputError(
+                        "点文件只能按格网计数计算局部莫兰指数（--unit cells --value count）。",
+                        "A point file supports local Moran's I on cell counts only "
+                        "(--unit cells --value count).",
+                    )
                 result = _from_file(
                     input_file,
                     category=category,
@@ -253,6 +392,11 @@ def hotspots(
                     shape=shape.value,
                     notes=notes,
                 )
+                if statistic is Statistic.lisa:
+                    lisa_map = lisa_on_cells(
+                        result, permutations=permutations, seed=seed,
+                        settings={"input": input_file.name, "value": "count"},
+                    )
                 label = input_file.name
             else:
                 from gis.ledger.deadlines import local_today
@@ -265,14 +409,28 @@ def hotspots(
                     until=until.date() if until else None,
                     township_codes=(township,) if township else None,
                 )
-                result = _from_database(
-                    flt,
-                    today=today.date() if today else local_today(),
-                    cell_m=cell_m,
-                    band_m=band_m,
-                    shape=shape.value,
-                    area=area.value,
-                )
+                day = today.date() if today else local_today()
+                if cube is not None:
+                    trend = _cube_from_database(
+                        flt, today=day, path=cube, months=months, step=step, cell_m=cell_m,
+                        band_m=band_m, shape=shape.value,
+                    )
+                elif statistic is Statistic.lisa:
+                    lisa_map = _lisa_from_database(
+                        flt, today=day, unit=unit.value, value=value.value,
+                        denominator=denominator.value, cell_m=cell_m, band_m=band_m,
+                        shape=shape.value, area=area.value, permutations=permutations,
+                        seed=seed,
+                    )
+                else:
+                    result = _from_database(
+                        flt,
+                        today=day,
+                        cell_m=cell_m,
+                        band_m=band_m,
+                        shape=shape.value,
+                        area=area.value,
+                    )
                 label = kind.value
     except HotspotInputError as exc:
         _fail(console, exc.zh, exc.en)
@@ -284,12 +442,28 @@ def hotspots(
         _fail(console, "无法读取数据库", str(exc).strip().splitlines()[0])
     for note in notes:
         console.print(f"[yellow]注意 note:[/] {note}", markup=True)
+    if trend is not None:
+        print_explanations(console, trend)
+        console.print(
+            f"已写入时空立方体 cube written: {cube} ({len(trend.cells)} cells × "
+            f"{len(trend.steps)} steps, {trend.steps[0]}…{trend.steps[-1]})"
+        )
+        return
+    if lisa_map is not None:
+        print_explanations(console, lisa_map)
+        console.print(lisa_table(lisa_map))
+        _write(console, lisa_map.to_geojson(), out, len(lisa_map.ids))
+        return
     print_explanations(console, result)
     console.print(summary_table(result))
-    collection = hotspot_collection(result, kind=label)
+    _write(console, hotspot_collection(result, kind=label), out, len(result))
+
+
+def _write(console: Console, collection: dict[str, Any], out: Path | None, n: int) -> None:
+    """The FeatureCollection to ``out`` or standard output."""
     text = json.dumps(collection, ensure_ascii=False, allow_nan=False)
     if out is None:
         sys.stdout.write(text + "\n")
     else:
         out.write_text(text + "\n", encoding="utf-8")
-        console.print(f"已写入 written: {out} ({len(result)} cells)")
+        console.print(f"已写入 written: {out} ({n} units)")

@@ -8,9 +8,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from gis.geo.display import for_display
+from gis.hotspots.cube import cube_bytes
 from gis.hotspots.data import (
     DEFAULT_EPS_M,
     DEFAULT_MIN_POINTS,
@@ -18,10 +19,12 @@ from gis.hotspots.data import (
     InputKind,
     PointFilter,
     analyse_hotspots,
+    analyse_lisa,
     dbscan_clusters,
     emerging_trends,
 )
 from gis.hotspots.errors import HotspotInputError
+from gis.hotspots.periods import Step
 from gis.hotspots.trends import MIN_STEPS
 from gis.vocab import Category
 from server.deps import SessionDep, SettingsDep, TodayDep
@@ -138,25 +141,112 @@ def clusters(
 
 @router.get(
     "/hotspots/trends.geojson",
-    summary="Emerging hot spot category per cell over the last months (Esri's 17 patterns)",
+    summary="Emerging hot spot category per cell over the last complete months, weeks or days",
 )
 def trends(
     flt: Incidents,
     session: SessionDep,
     today: TodayDep,
     settings: SettingsDep,
-    months: Annotated[int, Query(ge=MIN_STEPS, le=120, description="monthly time steps")] = (
-        DEFAULT_MONTHS
-    ),
+    months: Annotated[
+        int, Query(ge=MIN_STEPS, le=400, description="number of complete time steps")
+    ] = DEFAULT_MONTHS,
+    step: Annotated[
+        Step, Query(description="time step: month, ISO week or day (complete periods only)")
+    ] = "month",
     cell_m: CellParam = None,
     band_m: BandParam = None,
     shape: ShapeParam = "hex",
 ) -> JSONResponse:
-    """Emerging hot spot category of every occupied cell over monthly steps."""
-    flt = replace(flt, since=None, until=None)  # the window is the last `months` months
+    """Emerging hot spot category per cell; the final step is the last complete period."""
+    flt = replace(flt, since=None, until=None)  # the window: the last `months` complete steps
     return _respond(
         lambda: emerging_trends(
-            session, flt, today=today, months=months, cell_m=cell_m, band_m=band_m, shape=shape
+            session, flt, today=today, months=months, step=step, cell_m=cell_m, band_m=band_m,
+            shape=shape,
         ).to_geojson(),
         settings.tile_crs,
+    )
+
+
+@router.get(
+    "/hotspots/lisa.geojson",
+    summary="Local Moran's I (LISA): high-high, low-low, high-low, low-high cells or townships",
+)
+def lisa(
+    flt: Incidents,
+    session: SessionDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    unit: Annotated[
+        Literal["cells", "townships"],
+        Query(description="cells: the Gi* grid and band; townships: queen contiguity"),
+    ] = "cells",
+    value: Annotated[
+        Literal["count", "rate", "eb", "spatial_eb"],
+        Query(description="count, crude rate, or empirical-Bayes smoothed rate"),
+    ] = "count",
+    denominator: Annotated[
+        Literal["sites", "area"], Query(description="rate denominator: sites or km²")
+    ] = "sites",
+    cell_m: CellParam = None,
+    band_m: BandParam = None,
+    shape: ShapeParam = "hex",
+    area: Annotated[
+        Literal["townships", "incidents"],
+        Query(description="cells: townships (empty cells count as zeros) or incidents only"),
+    ] = "townships",
+    permutations: Annotated[
+        int, Query(ge=99, le=9999, description="conditional permutations")
+    ] = 999,
+    seed: Annotated[int | None, Query(ge=0, le=2**32 - 1, description="random seed")] = None,
+    alpha: Annotated[float, Query(gt=0, le=0.2, description="significance level")] = 0.05,
+    fdr: Annotated[bool, Query(description="Benjamini-Hochberg FDR correction")] = True,
+) -> JSONResponse:
+    """Per unit: I, p_sim, quadrant and cluster (HH, LL, HL, LH or ns), plus explanations."""
+    return _respond(
+        lambda: analyse_lisa(
+            session, flt, today=today, unit=unit, value=value, denominator=denominator,
+            cell_m=cell_m, band_m=band_m, shape=shape, area=area, permutations=permutations,
+            seed=seed, alpha=alpha, fdr=fdr,
+        ).to_geojson(),
+        settings.tile_crs,
+    )
+
+
+@router.get(
+    "/hotspots/trends.nc",
+    summary="The emerging hot spot space-time cube as netCDF (counts, Gi* per bin, trends)",
+    response_class=Response,
+)
+def trends_cube(
+    flt: Incidents,
+    session: SessionDep,
+    today: TodayDep,
+    months: Annotated[
+        int, Query(ge=MIN_STEPS, le=400, description="number of complete time steps")
+    ] = DEFAULT_MONTHS,
+    step: Annotated[
+        Step, Query(description="time step: month, ISO week or day (complete periods only)")
+    ] = "month",
+    cell_m: CellParam = None,
+    band_m: BandParam = None,
+    shape: ShapeParam = "hex",
+) -> Response:
+    """The cube of the trends endpoint as a netCDF-4 file that xarray, GDAL and QGIS open."""
+    flt = replace(flt, since=None, until=None)
+    try:
+        run = emerging_trends(
+            session, flt, today=today, months=months, step=step, cell_m=cell_m,
+            band_m=band_m, shape=shape,
+        )
+    except HotspotInputError as exc:
+        return JSONResponse(
+            status_code=422, content={"detail": f"{exc.zh} / {exc.en}", "zh": exc.zh, "en": exc.en}
+        )
+    name = f"lookback-cube-{run.window.step}-{run.steps[-1]}.nc"
+    return Response(
+        cube_bytes(run.to_cube()),
+        media_type="application/x-netcdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -130,7 +130,7 @@ def test_permutation_option(square: Any) -> None:
     lon, lat = _planted(square, 6)
     res = hotspots_from_points(lon, lat, permutations=99, seed=3, cell_m=500, band_m=1000)
     assert res.p_sim is not None and res.permutations == 99
-    assert res.p_sim.min() == pytest.approx(1 / 100)
+    assert res.p_sim.min() == pytest.approx(2 / 100)  # two-sided
     again = hotspots_from_points(lon, lat, permutations=99, seed=3, cell_m=500, band_m=1000)
     np.testing.assert_array_equal(res.p_sim, again.p_sim)
 
@@ -160,3 +160,17 @@ def test_automatic_grid_shrinks_to_reach_30_cells(square: Any) -> None:
     assert shrunk and shrunk[0].value == res.cell_m
     first = next(e for e in res.explanations if e.key == "cell_size")
     assert res.cell_m < first.value  # type: ignore[operator]
+
+
+def test_a_band_below_the_cell_spacing_is_refused_naming_the_smallest_band(square: Any) -> None:
+    lon, lat = _planted(square, 6)
+    for shape in ("hex", "square"):
+        with pytest.raises(HotspotInputError) as err:
+            hotspots_from_points(lon, lat, cell_m=500, band_m=300, shape=shape)
+        assert "最小合理的距离阈值为 500 米" in err.value.zh
+        assert "小于格网间距 500 米" in err.value.zh
+        assert "smallest sensible band is 500 m" in err.value.en
+        assert "300 m is below the cell spacing of 500 m" in err.value.en
+    # The spacing itself is accepted: every cell then has its adjacent cells as neighbours.
+    res = hotspots_from_points(lon, lat, cell_m=500, band_m=500, shape="square")
+    assert res.band_m == 500 and res.n_neighbours.max() == 5

@@ -14,6 +14,7 @@ from gis.hotspots.gistar import (
     distance_band_pairs,
     fdr_bins,
     gi_star,
+    pseudo_p,
     raw_bins,
     two_sided_p,
 )
@@ -113,10 +114,10 @@ def test_permutations_are_seeded_and_agree_with_the_normal_approximation() -> No
     assert a.p_sim is not None and b.p_sim is not None and c.p_sim is not None
     np.testing.assert_array_equal(a.p_sim, b.p_sim)
     assert not np.array_equal(a.p_sim, c.p_sim)
-    assert a.p_sim.min() >= 1 / 200 and a.p_sim.max() <= 0.5 + 1 / 200
+    assert a.p_sim.min() >= 2 / 200 and a.p_sim.max() <= 1.0
     # The planted corner is extreme under permutation as well.
     corner = (ii.ravel() < 3) & (jj.ravel() < 3)
-    assert np.all(a.p_sim[corner] == 1 / 200)
+    assert np.all(a.p_sim[corner] == 2 / 200)
     assert np.corrcoef(a.z_sim, a.z)[0, 1] > 0.95
     assert np.all(a.bins(fdr=False, use_sim=True)[corner] == 3)
 
@@ -129,3 +130,39 @@ def test_zero_variance_and_bad_input_raise() -> None:
         gi_star(xy, np.r_[np.full(49, 2.0), np.nan], 10.0)
     with pytest.raises(HotspotInputError):
         gi_star(xy, np.arange(50.0), -1.0)
+
+
+def test_pseudo_p_is_two_sided_counts_ties_on_both_sides_and_is_capped() -> None:
+    # 99 permutations: #≥ and #≤ both include the simulations equal to the observation.
+    assert pseudo_p([0], [99], 99)[0] == pytest.approx(2 / 100)  # above every simulation
+    assert pseudo_p([99], [0], 99)[0] == pytest.approx(2 / 100)  # below every simulation
+    assert pseudo_p([99], [99], 99)[0] == 1.0  # every simulation ties: capped at 1
+    assert pseudo_p([60], [50], 99)[0] == 1.0
+    assert pseudo_p([4], [96], 99)[0] == pytest.approx(10 / 100)
+
+
+def test_an_observation_tied_with_most_simulations_is_not_extreme() -> None:
+    # A cell of zeros amid many zeros: half its simulations tie at 0. One-sided folding
+    # (#sim < obs = 0) called it p = 1/(P+1); counting ties it is not significant.
+    ii, jj = np.meshgrid(np.arange(10), np.arange(10))
+    xy = np.column_stack([ii.ravel(), jj.ravel()]) * 100.0
+    y = np.zeros(100)
+    y[::7] = 1.0
+    res = gi_star(xy, y, 150.0, permutations=199, seed=0)
+    assert res.p_sim is not None
+    zero_window = res.local_sum == 0
+    assert zero_window.any() and np.all(res.p_sim[zero_window] > 0.1)
+
+
+def test_permutations_find_no_more_spots_than_the_analytic_path_on_random_counts() -> None:
+    # Spatially random Poisson(0.7) counts on a 30 × 30 lattice (many ties): with FDR the
+    # permutation path must not invent hot or cold spots the normal approximation does not.
+    ii, jj = np.meshgrid(np.arange(30), np.arange(30))
+    xy = np.column_stack([ii.ravel(), jj.ravel()]) * 100.0
+    for seed in range(4):
+        y = np.random.default_rng(seed).poisson(0.7, 900).astype(float)
+        res = gi_star(xy, y, 150.0, permutations=999, seed=seed)
+        analytic = res.bins(fdr=True)
+        permuted = res.bins(fdr=True, use_sim=True)
+        assert (permuted > 0).sum() <= (analytic > 0).sum(), seed
+        assert (permuted < 0).sum() <= (analytic < 0).sum(), seed

@@ -175,3 +175,22 @@ def test_space_time_cube_counts_points_per_cell_and_step() -> None:
     np.testing.assert_allclose(cube.xy, [[50.0, 50.0], [150.0, 50.0]])
     with pytest.raises(ValueError):
         space_time_cube(grid, x, y, step, 2)
+
+
+def test_space_time_cube_over_given_cells_keeps_the_empty_ones() -> None:
+    grid = Grid(100.0, "square")
+    x = np.array([10.0, 20.0, 150.0, 150.0, 30.0])
+    y = np.array([10.0, 20.0, 50.0, 50.0, 40.0])
+    step = np.array([0, 0, 1, 2, 2])
+    # The study area's cells: a 3 × 2 block, listed in an arbitrary order.
+    ix = np.array([2, 1, 0, 2, 1, 0])
+    iy = np.array([1, 1, 1, 0, 0, 0])
+    cube = space_time_cube(grid, x, y, step, 3, cells=(ix, iy))
+    assert cube.ix.tolist() == ix.tolist() and cube.iy.tolist() == iy.tolist()
+    assert cube.counts.tolist() == [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 1, 1],
+                                    [2, 0, 1]]
+    assert cube.counts.sum() == x.size
+    with pytest.raises(ValueError, match="outside"):
+        space_time_cube(grid, x, y, step, 3, cells=(ix[:3], iy[:3]))
+    with pytest.raises(ValueError, match="repeat"):
+        space_time_cube(grid, x, y, step, 3, cells=(np.r_[ix, 0], np.r_[iy, 0]))
