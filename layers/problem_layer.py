@@ -5,6 +5,7 @@ from __future__ import annotations
 import folium
 
 from gis.ledger.query import MAP_CLASS_LABELS, MAP_CLASSES
+from layers.safe import escaped_collection
 
 CLASS_COLOURS = {
     "closed": "#6a9f58",
@@ -40,6 +41,7 @@ def problem_class_layer(features: dict, map_class: str) -> folium.FeatureGroup:
         "type": "FeatureCollection",
         "features": [f for f in features["features"] if f["properties"]["map_class"] == map_class],
     }
+    selected = escaped_collection(selected, [f for f, _ in POPUP_FIELDS])
     group = folium.FeatureGroup(name=f"{class_label(map_class)} ({len(selected['features'])})")
     if selected["features"]:
         folium.GeoJson(

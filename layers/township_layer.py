@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import folium
 
+from layers.safe import escaped_collection
+
 TOWNSHIP_STYLE = {"color": "#4a4a4a", "weight": 1.5, "fillColor": "#f3efe0", "fillOpacity": 0.6}
 
 
 def township_layer(townships: dict, *, name: str = "乡镇边界 Townships") -> folium.GeoJson:
     """Township polygons with a tooltip naming each township and its code."""
     return folium.GeoJson(
-        townships,
+        escaped_collection(townships, ["name", "code"]),
         name=name,
         style_function=lambda _feature: TOWNSHIP_STYLE,
         highlight_function=lambda _feature: {"weight": 3, "color": "#222222"},

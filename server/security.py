@@ -8,7 +8,6 @@ without the permission with 403, before the request body is even read.
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Annotated
 
@@ -22,7 +21,6 @@ from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import POLICY, allowed
 
-SCRIPT_TAG = re.compile(r"<script(?=[\s>])", re.IGNORECASE)
 SESSION_COOKIE = "lookback_session"
 CSRF_COOKIE = "lookback_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -130,15 +128,16 @@ def content_security_policy(tile_origin: str | None) -> str:
 
 
 def html_page(request: Request, html: str, status_code: int = 200):  # type: ignore[no-untyped-def]
-    """An HTML response whose scripts carry this response's CSP nonce."""
+    """An HTML response for a page rendered with this response's nonce.
+
+    The page is sent as rendered: its own scripts carry ``request.state.csp_nonce`` because the
+    template or renderer wrote it in (``nonce="{{ csp_nonce }}"``, see
+    :func:`layers.county_map.render_page`);
+    nothing adds the nonce afterwards, so a script tag that came in with data is refused by the CSP.
+    """
     from fastapi.responses import HTMLResponse
 
-    return HTMLResponse(add_nonce(html, request.state.csp_nonce), status_code=status_code)
-
-
-def add_nonce(html: str, nonce: str) -> str:
-    """Mark every inline and linked ``<script>`` of a page the app rendered with ``nonce``."""
-    return SCRIPT_TAG.sub(f'<script nonce="{nonce}"', html)
+    return HTMLResponse(html, status_code=status_code)
 
 
 class SecurityMiddleware(BaseHTTPMiddleware):
