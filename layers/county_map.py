@@ -20,6 +20,7 @@ from gis.ledger.query import (
 from layers.assets import ExternalAssetError, external_references, localise
 from layers.legend import Legend
 from layers.problem_layer import CLASS_COLOURS, class_label, problem_layers
+from layers.safe import StaticHtml, render_with_nonce
 from layers.township_layer import township_layer
 
 
@@ -47,13 +48,13 @@ def page_head(fmap: folium.Map, title: str) -> None:
     """Title, favicon and no-referrer policy for a map page."""
     root = fmap.get_root()
     root.header.add_child(
-        folium.Element('<meta name="referrer" content="no-referrer">'), name="referrer"
+        StaticHtml('<meta name="referrer" content="no-referrer">'), name="referrer"
     )
     root.header.add_child(
-        folium.Element('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'),
+        StaticHtml('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'),
         name="favicon",
     )
-    root.html.add_child(folium.Element(f"<title>{escape(title)}</title>"))
+    root.html.add_child(StaticHtml(f"<title>{escape(title)}</title>"))
 
 
 def basemap(fmap: folium.Map, settings: Settings) -> None:
@@ -105,10 +106,14 @@ def county_map(
     return fmap
 
 
-def render_page(fmap: folium.Map) -> str:
-    """Render a map to HTML that loads nothing from outside the app."""
+def render_page(fmap: folium.Map, *, nonce: str) -> str:
+    """Render a map to HTML that loads nothing from outside the app, its scripts nonced.
+
+    ``nonce`` is the response's CSP nonce (``request.state.csp_nonce``); only the scripts the map's
+    elements emit carry it (see :mod:`layers.safe`).
+    """
     localise(fmap)
-    html = fmap.get_root().render()
+    html = render_with_nonce(fmap.get_root(), nonce)
     external = external_references(html)
     if external:
         raise ExternalAssetError(f"page would load external resources: {external[:3]}")

@@ -8,6 +8,7 @@ import folium
 
 from gis.hotspots.data import BIN_STYLE
 from layers.legend import Legend
+from layers.safe import escaped_collection
 
 LEGEND_TITLE = "热点分析 Hot spots (Gi*, FDR)"
 NOT_SIGNIFICANT_OPACITY = 0.15
@@ -48,7 +49,7 @@ def hotspot_layer(
     group = folium.FeatureGroup(name=name, show=show)
     if collection.get("features"):
         folium.GeoJson(
-            collection,
+            escaped_collection(collection, ["count", "z", "p", "bin"]),
             style_function=hotspot_style,
             highlight_function=lambda _f: {"weight": 2, "color": "#222222"},
             tooltip=folium.GeoJsonTooltip(

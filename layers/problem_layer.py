@@ -6,6 +6,7 @@ import folium
 
 from gis.ledger.query import MAP_CLASS_LABELS, MAP_CLASSES
 from gis.palette import MAP_CLASS_COLOURS
+from layers.safe import escaped_collection
 
 CLASS_COLOURS = MAP_CLASS_COLOURS
 CLASS_RADIUS = {"closed": 4, "open": 6, "overdue": 7, "rebounded": 8}
@@ -36,6 +37,7 @@ def problem_class_layer(features: dict, map_class: str) -> folium.FeatureGroup:
         "type": "FeatureCollection",
         "features": [f for f in features["features"] if f["properties"]["map_class"] == map_class],
     }
+    selected = escaped_collection(selected, [f for f, _ in POPUP_FIELDS])
     group = folium.FeatureGroup(name=f"{class_label(map_class)} ({len(selected['features'])})")
     if selected["features"]:
         folium.GeoJson(

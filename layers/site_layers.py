@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import folium
 
+from layers.safe import display_text, escaped_collection
+
 KIND_STYLE = {
     "sewage_plant": {"color": "#1f78b4", "radius": 6},
     "sand_gravel": {"color": "#b15928", "fillColor": "#fdbf6f", "weight": 1.5, "fillOpacity": 0.7},
@@ -17,17 +19,19 @@ ZONE_STYLE = {
     "quasi": {"color": "#6baed6", "fillColor": "#deebf7", "weight": 1, "fillOpacity": 0.2},
 }
 AIR_STATION_RINGS_M = (1000, 3000)
+TOOLTIP_FIELDS = ("name", "kind_label")
 
 
 def _subset(sites: dict, *kinds: str) -> dict:
-    return {
+    chosen = {
         "type": "FeatureCollection",
         "features": [f for f in sites["features"] if f["properties"]["kind"] in kinds],
     }
+    return escaped_collection(chosen, TOOLTIP_FIELDS)
 
 
 def _tooltip() -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(fields=["name", "kind_label"], aliases=["名称", "类型 Kind"])
+    return folium.GeoJsonTooltip(fields=list(TOOLTIP_FIELDS), aliases=["名称", "类型 Kind"])
 
 
 def river_layer(sites: dict) -> folium.FeatureGroup:
@@ -103,7 +107,7 @@ def air_station_layer(sites: dict) -> folium.FeatureGroup:
             fill=True,
             fill_color="#6a3d9a",
             fill_opacity=1,
-            tooltip=feature["properties"]["name"],
+            tooltip=folium.Tooltip(display_text(feature["properties"]["name"])),
         ).add_to(group)
     return group
 

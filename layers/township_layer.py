@@ -5,6 +5,7 @@ from __future__ import annotations
 import folium
 
 from gis.palette import TOWNSHIP_FILL, TOWNSHIP_FILL_OPACITY
+from layers.safe import escaped_collection
 
 TOWNSHIP_STYLE = {
     "color": "#4a4a4a",
@@ -17,7 +18,7 @@ TOWNSHIP_STYLE = {
 def township_layer(townships: dict, *, name: str = "乡镇边界 Townships") -> folium.GeoJson:
     """Township polygons with a tooltip naming each township and its code."""
     return folium.GeoJson(
-        townships,
+        escaped_collection(townships, ["name", "code"]),
         name=name,
         style_function=lambda _feature: TOWNSHIP_STYLE,
         highlight_function=lambda _feature: {"weight": 3, "color": "#222222"},

@@ -18,6 +18,7 @@ from gis.maps.sites import sites_geojson
 from gis.vocab import Category, Source
 from layers.county_map import basemap, bounds_of, page_head
 from layers.live import LiveWall
+from layers.safe import StaticHtml, display_text
 from layers.site_layers import site_layers
 
 PANEL = (Path(__file__).parent / "templates" / "wall_panel.html").read_text(encoding="utf-8")
@@ -46,7 +47,7 @@ def wall_map(
     )
     page_head(fmap, "Lookback 挂图作战 Command centre wall")
     fmap.get_root().header.add_child(
-        folium.Element('<link rel="stylesheet" href="/static/wall/wall.css">'), name="wall-css"
+        StaticHtml('<link rel="stylesheet" href="/static/wall/wall.css">'), name="wall-css"
     )
     basemap(fmap, settings)
     township_layer = folium.GeoJson(
@@ -91,9 +92,9 @@ def wall_map(
         else ""
     )
     fmap.get_root().html.add_child(
-        folium.Element(
+        StaticHtml(
             PANEL.format(
-                title=escape(title),
+                title=display_text(title),
                 categories=_options(Category),
                 sources=_options(Source),
                 gcj_note=gcj_note,

@@ -39,7 +39,12 @@ from server.routes import (
     townships,
     wall,
 )
-from server.security import LoginRedirect, SecurityMiddleware, content_security_policy
+from server.security import (
+    BodyLimitMiddleware,
+    LoginRedirect,
+    SecurityMiddleware,
+    content_security_policy,
+)
 
 
 def tile_origin(url: str | None) -> str | None:
@@ -88,6 +93,9 @@ def create_app(
         max_body_bytes=app.state.settings.max_body_mb * 1_000_000,
         csp=content_security_policy(tile_origin(app.state.settings.tile_url)),
         tls=app.state.settings.tls,
+    )
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=app.state.settings.max_body_mb * 1_000_000
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     install_ops(app)  # request ids, /metrics

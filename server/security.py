@@ -8,7 +8,6 @@ without the permission with 403, before the request body is even read.
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Annotated
 
@@ -16,13 +15,12 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import POLICY, allowed
 
-SCRIPT_TAG = re.compile(r"<script(?=[\s>])", re.IGNORECASE)
 SESSION_COOKIE = "lookback_session"
 CSRF_COOKIE = "lookback_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -130,19 +128,90 @@ def content_security_policy(tile_origin: str | None) -> str:
 
 
 def html_page(request: Request, html: str, status_code: int = 200):  # type: ignore[no-untyped-def]
-    """An HTML response whose scripts carry this response's CSP nonce."""
+    """An HTML response for a page rendered with this response's nonce.
+
+    The page is sent as rendered: its own scripts carry ``request.state.csp_nonce`` because the
+    template or renderer wrote it in (``nonce="{{ csp_nonce }}"``, see
+    :func:`layers.county_map.render_page`);
+    nothing adds the nonce afterwards, so a script tag that came in with data is refused by the CSP.
+    """
     from fastapi.responses import HTMLResponse
 
-    return HTMLResponse(add_nonce(html, request.state.csp_nonce), status_code=status_code)
+    return HTMLResponse(html, status_code=status_code)
 
 
-def add_nonce(html: str, nonce: str) -> str:
-    """Mark every inline and linked ``<script>`` of a page the app rendered with ``nonce``."""
-    return SCRIPT_TAG.sub(f'<script nonce="{nonce}"', html)
+def _too_large_detail(limit: int) -> str:
+    return f"请求过大 request body over {limit / 1_000_000:g} MB"
+
+
+class BodyTooLarge(HTTPException):
+    """The request body passed the limit while it was being received."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_detail(limit))
+
+
+class BodyLimitMiddleware:
+    """Cap request bodies on the bytes actually received, whatever ``Content-Length`` says.
+
+    A declared length over the limit is refused before anything is read; otherwise ``receive``
+    is wrapped and counts every chunk (chunked bodies and each multipart part included, since
+    they all arrive through it), raising :class:`BodyTooLarge` (413) as soon as the count passes
+    the limit, so no more than the limit is ever buffered or spooled.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await JSONResponse(status_code=413, content={"detail": _too_large_detail(limit)})(
+                    scope, receive, send
+                )
+                return
+        received = 0
+        exceeded = False
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                raise BodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # whatever the app made of the cut-off body, the answer is 413
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            await JSONResponse(status_code=413, content={"detail": _too_large_detail(limit)})(
+                scope, receive, send
+            )
 
 
 class SecurityMiddleware(BaseHTTPMiddleware):
-    """Security headers on every response and a cap on request bodies."""
+    """Security headers on every response (the body cap is :class:`BodyLimitMiddleware`)."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, csp: str, tls: bool) -> None:
         super().__init__(app)
@@ -152,14 +221,6 @@ class SecurityMiddleware(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next) -> Response:  # type: ignore[no-untyped-def, override]
         request.state.csp_nonce = secrets.token_urlsafe(16)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > self.max_body_bytes:
-            return JSONResponse(
-                status_code=413,
-                content={
-                    "detail": f"请求过大 request body over {self.max_body_bytes // 1_000_000} MB"
-                },
-            )
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)

@@ -33,7 +33,7 @@ from gis.db.embedded import free_port
 from gis.db.models import Event, Notice, NoticeCounter, NoticeDelivery, NoticeRun
 from gis.ledger import writes as ledger
 from gis.notices import channels as ch
-from gis.notices.config import NoticeSettings
+from gis.notices.config import NoticeSettings, get_notice_settings
 from gis.notices.delivery import deliver_due
 from gis.notices.directory import add_channel, add_contact, redacted_config
 from gis.notices.numbering import next_number
@@ -48,7 +48,19 @@ DING_SECRET = "SEC0123456789abcdef"
 DING_TOKEN = "tok-ding-123"
 WECOM_KEY = "key-wecom-456"
 HOOK_SECRET = "hook-secret-789"
-FAST = NoticeSettings(max_attempts=3, retry_base_s=60, retry_max_s=3600, timeout_s=3)
+# The receivers listen on 127.0.0.1, an internal address: the tests allow it as an admin would.
+LOCAL = "127.0.0.1"
+FAST = NoticeSettings(
+    max_attempts=3, retry_base_s=60, retry_max_s=3600, timeout_s=3, allow_hosts=LOCAL
+)
+
+
+@pytest.fixture(autouse=True)
+def _allow_the_local_receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LOOKBACK_NOTICES_ALLOW_HOSTS", LOCAL)
+    get_notice_settings.cache_clear()
+    yield
+    get_notice_settings.cache_clear()
 
 
 def at_nine(day: date) -> datetime:
@@ -832,7 +844,7 @@ def test_a_failed_delivery_can_be_retried_from_the_api(
     with Session(db) as s, s.begin():
         new_problem(s, "T-001", deadline=DEADLINE)
     day = DEADLINE + timedelta(days=2)
-    one_try = NoticeSettings(max_attempts=1, timeout_s=3)
+    one_try = NoticeSettings(max_attempts=1, timeout_s=3, allow_hosts=LOCAL)
     run_once(db, today=day, now=at_nine(day), settings=one_try)
     with Session(db) as s, s.begin():
         hook = s.scalars(select(NoticeDelivery).where(NoticeDelivery.channel_name == "hook")).one()

@@ -4,6 +4,12 @@ The cluster lives in one folder (``$LOOKBACK_HOME/pg``): ``data/`` holds the dat
 ``run/`` the Unix socket, ``postgres.log`` the server log and ``password`` the password for
 loopback TCP. When run as root the server runs as an unprivileged system user, because
 ``initdb`` refuses root.
+
+Only the cluster's OS user and the OS user that starts it (the app) may connect: the Unix socket
+uses ``peer`` authentication mapped to those two accounts (``pg_ident.conf``), loopback TCP needs
+the generated password (``scram-sha-256``), and the folder, the data, the socket folder, the log
+and the password file are closed to every other account. The access files are rewritten at each
+start, so a cluster made by an older version that trusted every local account is closed too.
 """
 
 from __future__ import annotations
@@ -114,7 +120,7 @@ class Cluster:
         return self.data_dir / "postmaster.pid"
 
     def url(self, database: str = DATABASE) -> str:
-        """SQLAlchemy URL over the Unix socket (no password needed for the local owner)."""
+        """SQLAlchemy URL over the Unix socket (peer authentication: no password in it)."""
         return (
             f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
         )
@@ -167,6 +173,58 @@ class Cluster:
             entry = pwd.getpwnam(self.run_user)
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
+    def _owner_ids(self) -> tuple[int, int]:
+        if self.run_user:
+            entry = pwd.getpwnam(self.run_user)
+            return entry.pw_uid, entry.pw_gid
+        return os.geteuid(), os.getegid()
+
+    def _lock_down(self) -> None:
+        """Close the cluster's files to every account but the cluster's and the app's."""
+        uid, gid = self._owner_ids()
+        if self.run_user:
+            # root (the app) owns the folder; the cluster's group may only pass through it.
+            os.chown(self.root, os.geteuid(), gid)
+            self.root.chmod(0o710)
+        else:
+            self.root.chmod(0o700)
+        for folder in (self.data_dir, self.socket_dir):
+            if folder.exists():
+                self._chown(folder)
+                folder.chmod(0o700)
+        if self.log_file.exists():
+            self._chown(self.log_file)
+            self.log_file.chmod(0o600)
+        if self.password_file.exists():
+            self.password_file.chmod(0o600)
+
+    def app_os_user(self) -> str:
+        """The OS account of this process: it may connect over the socket as the superuser."""
+        return pwd.getpwuid(os.geteuid()).pw_name
+
+    def _write_access(self) -> bool:
+        """Write pg_hba.conf and pg_ident.conf; True when they changed."""
+        hba = (
+            "# written by lookback at each start: peer on the socket for the mapped OS accounts,\n"
+            "# the generated password on loopback TCP, nothing else.\n"
+            "local   all   all                  peer map=lookback\n"
+            "host    all   all   127.0.0.1/32   scram-sha-256\n"
+        )
+        accounts = dict.fromkeys([self.app_os_user(), self.run_user or self.app_os_user()])
+        ident = "# written by lookback at each start\n" + "".join(
+            f"lookback   {account}   {SUPERUSER}\n" for account in accounts
+        )
+        changed = False
+        for name, text in (("pg_hba.conf", hba), ("pg_ident.conf", ident)):
+            path = self.data_dir / name
+            old = path.read_text() if path.exists() else None
+            if old != text:
+                path.write_text(text)
+                self._chown(path)
+                path.chmod(0o600)
+                changed = True
+        return changed
+
     def _check_traversable(self) -> None:
         if not self.run_user:
             return
@@ -193,12 +251,11 @@ class Cluster:
         bin_dir = find_pg_bin()
         self._ensure_run_user()
         self.root.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o755)
-        self._check_traversable()
         for folder in (self.data_dir, self.socket_dir):
             folder.mkdir(exist_ok=True)
             self._chown(folder)
-        self.data_dir.chmod(0o700)
+        self._lock_down()
+        self._check_traversable()
         password = secrets.token_urlsafe(24)
         self.password_file.write_text(password + "\n")
         self.password_file.chmod(0o600)
@@ -215,7 +272,7 @@ class Cluster:
                 "-E",
                 "UTF8",
                 "--locale=C.UTF-8",
-                "--auth-local=trust",
+                "--auth-local=peer",
                 "--auth-host=scram-sha-256",
                 f"--pwfile={pwfile}",
             )
@@ -226,6 +283,7 @@ class Cluster:
                 "\n# written by lookback\n"
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.socket_dir}'\n"
+                "unix_socket_permissions = 0700\n"
                 "max_connections = 100\n"
                 "shared_buffers = 256MB\n"
                 "logging_collector = off\n"
@@ -250,7 +308,11 @@ class Cluster:
     def start(self, timeout_s: float = 60.0) -> None:
         """Start the server (initialising it first); a no-op when it already runs."""
         self.init()
+        self._lock_down()
+        changed = self._write_access()
         if self.running_pid():
+            if changed:
+                self._run(find_pg_bin() / "pg_ctl", "reload", "-D", self.data_dir)
             return
         if self.pid_file.exists():
             # PostgreSQL itself checks the pid in a leftover lock file; say what we found.
@@ -264,6 +326,7 @@ class Cluster:
         if not self.log_file.exists():
             self.log_file.touch()
         self._chown(self.log_file)
+        self.log_file.chmod(0o600)
         proc = self._run(
             bin_dir / "pg_ctl",
             "start",
@@ -275,7 +338,7 @@ class Cluster:
             "-l",
             self.log_file,
             "-o",
-            f"-p {self.port} -k {self.socket_dir}",
+            f"-p {self.port} -k {self.socket_dir} -c unix_socket_permissions=0700",
             check=False,
         )
         if proc.returncode != 0:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 from geoalchemy2.shape import to_shape
 from openpyxl import Workbook, load_workbook
@@ -27,7 +28,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.worksheet.cell_range import CellRange
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, select, text
@@ -51,6 +52,14 @@ from gis.ledger.writes import (
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OUTCOMES = ("imported", "updated", "unchanged", "skipped", "rejected")
 HEADER_SCAN_ROWS = 30
+# What an uploaded workbook may hold (see docs/excel.md): a ledger is a few thousand rows.
+MAX_SHEET_ROWS = 20_000
+MAX_SHEET_COLUMNS = 200
+MAX_ZIP_MEMBERS = 2_000
+MAX_MEMBER_BYTES = 300_000_000  # uncompressed, per part and in all
+MAX_EXPANSION_RATIO = 100  # uncompressed / compressed, for parts over RATIO_FLOOR_BYTES
+RATIO_FLOOR_BYTES = 5_000_000
+MERGE_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
 COORD_TOLERANCE_DEG = 1e-7  # about 1 cm: Excel keeps 15-16 significant digits
 
 # Header words by ledger field, compared after normalisation (NFKC, no spaces, no line breaks);
@@ -518,6 +527,32 @@ class _Sheet:
     headers: dict[str, str]  # field -> header text
 
 
+def _check_archive(data: bytes) -> None:
+    """Refuse zip members whose declared expansion is absurd, before any of them is inflated."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise ExcelLedgerError(
+                f"the workbook has {len(members)} parts (at most {MAX_ZIP_MEMBERS}) / 文件结构异常"
+            )
+        total = 0
+        for info in members:
+            total += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > MAX_MEMBER_BYTES or (
+                info.file_size > RATIO_FLOOR_BYTES and ratio > MAX_EXPANSION_RATIO
+            ):
+                raise ExcelLedgerError(
+                    f"workbook part {info.filename!r} expands to {info.file_size:,} bytes "
+                    f"({ratio:.0f}× its compressed size): refused as a zip bomb / 文件解压后过大"
+                )
+        if total > MAX_MEMBER_BYTES:
+            raise ExcelLedgerError(
+                f"the workbook expands to {total:,} bytes (at most {MAX_MEMBER_BYTES:,})"
+                " / 文件解压后过大"
+            )
+
+
 def _open_workbook(data: bytes) -> Any:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         hint = (
@@ -525,16 +560,62 @@ def _open_workbook(data: bytes) -> Any:
         )
         raise ExcelLedgerError(f"not an Excel .xlsx workbook{hint} / 不是 .xlsx 文件")
     try:
-        return load_workbook(io.BytesIO(data), data_only=True)
+        _check_archive(data)
+    except zipfile.BadZipFile as exc:
+        raise ExcelLedgerError(f"cannot read the workbook: {exc} / 无法读取工作簿") from None
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for broken files
         raise ExcelLedgerError(f"cannot read the workbook: {exc} / 无法读取工作簿") from None
 
 
-def _grid(ws: Worksheet) -> list[list[Any]]:
-    """The sheet's values, each vertical merge's value repeated down its first column."""
-    grid = [list(row) for row in ws.iter_rows(values_only=True)]
-    for rng in ws.merged_cells.ranges:
+def _too_big(ws: Any, rows: int, cols: int, declared: bool) -> ExcelLedgerError:
+    how = "declares" if declared else "has"
+    return ExcelLedgerError(
+        f"sheet {ws.title!r} {how} {rows:,} rows × {cols:,} columns; at most {MAX_SHEET_ROWS:,} "
+        f"rows × {MAX_SHEET_COLUMNS} columns are read / 工作表过大（行数或列数超出上限）"
+    )
+
+
+def _merged_ranges(ws: Any) -> list[CellRange]:
+    """The sheet's merged ranges, read from its XML without loading the sheet."""
+    ranges: list[CellRange] = []
+    with ws._get_source() as src:  # noqa: SLF001 - openpyxl's read-only sheet keeps no merges
+        for _, element in ElementTree.iterparse(src):
+            if element.tag == MERGE_TAG:
+                ranges.append(CellRange(element.get("ref")))
+                if len(ranges) > MAX_SHEET_ROWS:
+                    raise ExcelLedgerError(
+                        f"sheet {ws.title!r} has too many merged ranges / 合并单元格过多"
+                    )
+            if element.tag != MERGE_TAG and not element.tag.endswith("mergeCells"):
+                element.clear()
+    return ranges
+
+
+def _grid(ws: Any) -> list[list[Any]]:
+    """The sheet's values, each vertical merge's value repeated down its first column.
+
+    Reads at most :data:`MAX_SHEET_ROWS` × :data:`MAX_SHEET_COLUMNS` cells: a sheet that declares
+    or holds more is refused before (declared) or as soon as (real) the cap is passed.
+    """
+    rows, cols = ws.max_row or 0, ws.max_column or 0
+    if rows > MAX_SHEET_ROWS or cols > MAX_SHEET_COLUMNS:
+        raise _too_big(ws, rows, cols, declared=True)
+    ws.reset_dimensions()  # a <dimension> may also be too small: read what is there, counting
+    grid: list[list[Any]] = []
+    width = 0
+    for row in ws.iter_rows(values_only=True):
+        if len(grid) >= MAX_SHEET_ROWS or len(row) > MAX_SHEET_COLUMNS:
+            raise _too_big(ws, max(len(grid) + 1, rows), max(len(row), cols), declared=False)
+        grid.append(list(row))
+        width = max(width, len(row))
+    for row in grid:
+        row.extend([None] * (width - len(row)))
+    for rng in _merged_ranges(ws):
         top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(grid) else None
+        if rng.min_row <= len(grid) and rng.min_col - 1 >= len(grid[rng.min_row - 1]):
+            top = None
         for r in range(rng.min_row + 1, min(rng.max_row, len(grid)) + 1):
             row = grid[r - 1]
             if rng.min_col - 1 < len(row):
@@ -553,7 +634,7 @@ def _header_fields(row: list[Any]) -> dict[str, int]:
     return found
 
 
-def _find_header(ws: Worksheet) -> _Sheet | None:
+def _find_header(ws: Any) -> _Sheet | None:
     grid = _grid(ws)
     best: tuple[int, dict[str, int]] | None = None
     for idx, row in enumerate(grid[:HEADER_SCAN_ROWS]):
@@ -585,18 +666,21 @@ def _find_header(ws: Worksheet) -> _Sheet | None:
 def read_sheet(data: bytes) -> _Sheet:
     """The first worksheet with a ledger header row (active sheet first)."""
     wb = _open_workbook(data)
-    sheets = [wb.active] + [ws for ws in wb.worksheets if ws is not wb.active]
-    for ws in sheets:
-        if ws is None:
-            continue
-        sheet = _find_header(ws)
-        if sheet is not None:
-            if "code" not in sheet.columns:
-                raise ExcelLedgerError(
-                    f"sheet {ws.title!r}: no 问题编号 column (问题编号 or 编号); the ledger "
-                    "matches problems by it / 未找到问题编号列"
-                )
-            return sheet
+    try:
+        sheets = [wb.active] + [ws for ws in wb.worksheets if ws is not wb.active]
+        for ws in sheets:
+            if ws is None or not hasattr(ws, "iter_rows"):
+                continue  # chart sheets
+            sheet = _find_header(ws)
+            if sheet is not None:
+                if "code" not in sheet.columns:
+                    raise ExcelLedgerError(
+                        f"sheet {ws.title!r}: no 问题编号 column (问题编号 or 编号); the ledger "
+                        "matches problems by it / 未找到问题编号列"
+                    )
+                return sheet
+    finally:
+        wb.close()
     raise ExcelLedgerError(
         "no header row found: expected Chinese headers such as 问题编号, 问题描述, 所属乡镇 in "
         f"the first {HEADER_SCAN_ROWS} rows / 未找到表头行"

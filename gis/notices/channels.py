@@ -22,20 +22,18 @@ import json
 import smtplib
 import ssl
 import time
-import urllib.error
-import urllib.request
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
 from gis.errors import LookbackError
+from gis.notices import outbound
 
 SIGNATURE_HEADER = "X-Lookback-Signature"
 TIMESTAMP_HEADER = "X-Lookback-Timestamp"
 DELIVERY_HEADER = "X-Lookback-Delivery"
 USER_AGENT = "Lookback-Notices/1"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ChannelError(LookbackError, RuntimeError):
@@ -113,45 +111,38 @@ def build_payload(
     raise ValueError(f"unknown channel kind {kind!r}")
 
 
-def _opener(url: str) -> urllib.request.OpenerDirector:
-    host = urlsplit(url).hostname or ""
-    proxies = {} if host in LOOPBACK else urllib.request.getproxies()
-    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies))
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], timeout: float, *,
+    allow: frozenset[str] = frozenset(), robot: bool = False,
+) -> tuple[int, str, int | None]:
+    """POST ``body`` as JSON to a checked address; status, status line and a robot's errcode.
 
-
-def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
-    """POST ``body`` as JSON; the status and the start of the answer, or :class:`ChannelError`."""
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": USER_AGENT,
-            **headers,
-        },
-    )
+    Raises :class:`ChannelError` on a refused address, an unreachable host or a non-2xx answer;
+    nothing of the answer but its status line is ever reported (see :mod:`gis.notices.outbound`).
+    """
+    netloc = urlsplit(url).hostname or "?"
     try:
-        with _opener(url).open(request, timeout=timeout) as response:
-            return response.status, response.read(65536).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        answer = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
-        raise ChannelError(f"HTTP {exc.code} {exc.reason}: {answer}".strip()) from exc
-    except urllib.error.URLError as exc:
-        raise ChannelError(f"cannot reach {urlsplit(url).netloc}: {exc.reason}") from exc
-    except (TimeoutError, OSError) as exc:
-        raise ChannelError(f"cannot reach {urlsplit(url).netloc}: {exc}") from exc
+        status, line, errcode = outbound.post(
+            url,
+            body,
+            {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
+             **headers},
+            timeout=timeout,
+            allow=allow,
+            want_errcode=robot,
+        )
+    except outbound.RefusedDestination as exc:
+        raise ChannelError(str(exc)) from exc
+    except OSError as exc:
+        raise ChannelError(f"cannot reach {netloc}: {type(exc).__name__}") from exc
+    if not 200 <= status < 300:
+        raise ChannelError(line)
+    return status, line, errcode
 
 
-def _robot_answer(status: int, answer: str) -> str:
-    try:
-        data = json.loads(answer)
-    except ValueError as exc:
-        raise ChannelError(f"HTTP {status}: not a robot answer: {answer[:200]!r}") from exc
-    code = data.get("errcode") if isinstance(data, dict) else None
-    if code != 0:
-        message = data.get("errmsg", "") if isinstance(data, dict) else ""
-        raise ChannelError(f"robot refused: errcode {code}: {message}")
+def _robot_answer(status: int, line: str, errcode: int | None) -> str:
+    if errcode != 0:
+        raise ChannelError(f"robot refused: {line}, errcode {errcode}")
     return f"HTTP {status} errcode 0"
 
 
@@ -160,7 +151,12 @@ def _dumps(payload: dict[str, Any]) -> bytes:
 
 
 def send_email(
-    config: dict[str, Any], payload: dict[str, Any], *, html: str | None, timeout: float
+    config: dict[str, Any],
+    payload: dict[str, Any],
+    *,
+    html: str | None,
+    timeout: float,
+    allow: frozenset[str] = frozenset(),
 ) -> str:
     """Send the e-mail through the configured SMTP server."""
     to = payload.get("to") or []
@@ -178,22 +174,23 @@ def send_email(
     security = config.get("security", "none")
     host, port = config["host"], int(config.get("port", 25))
     try:
-        if security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                host, port, timeout=timeout, context=ssl.create_default_context()
-            )
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=timeout)
+        smtp = outbound.smtp_connect(
+            host, port, ssl_wrap=security == "ssl", timeout=timeout, allow=allow
+        )
         with smtp:
             if security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
             if config.get("username"):
                 smtp.login(config["username"], config.get("password", ""))
             refused = smtp.send_message(message, to_addrs=to)
+    except outbound.RefusedDestination as exc:
+        raise ChannelError(f"SMTP {exc}") from exc
+    except smtplib.SMTPResponseException as exc:
+        raise ChannelError(f"SMTP {host}:{port}: {exc.smtp_code}") from exc
     except smtplib.SMTPException as exc:
-        raise ChannelError(f"SMTP {host}:{port}: {exc}") from exc
+        raise ChannelError(f"SMTP {host}:{port}: {type(exc).__name__}") from exc
     except OSError as exc:
-        raise ChannelError(f"cannot reach SMTP {host}:{port}: {exc}") from exc
+        raise ChannelError(f"cannot reach SMTP {host}:{port}: {type(exc).__name__}") from exc
     accepted = len(to) - len(refused)
     note = f"; refused {', '.join(sorted(refused))}" if refused else ""
     return f"SMTP accepted {accepted} of {len(to)}{note}"
@@ -207,16 +204,24 @@ def send(
     html: str | None = None,
     timeout: float = 10.0,
     delivery_id: int | None = None,
+    allow_hosts: str | frozenset[str] = frozenset(),
 ) -> str:
-    """Send ``payload`` through a channel; a description of the answer, or :class:`ChannelError`."""
+    """Send ``payload`` through a channel; a description of the answer, or :class:`ChannelError`.
+
+    ``allow_hosts`` names the hosts that may be internal addresses
+    (``LOOKBACK_NOTICES_ALLOW_HOSTS``).
+    """
+    allow = outbound.parse_allow_list(allow_hosts)
     if kind == "email":
-        return send_email(config, payload, html=html, timeout=timeout)
+        return send_email(config, payload, html=html, timeout=timeout, allow=allow)
     body = _dumps(payload)
     if kind == "dingtalk":
         url = dingtalk_url(config["url"], config.get("secret"))
-        return _robot_answer(*post_json(url, body, {}, timeout))
+        return _robot_answer(*post_json(url, body, {}, timeout, allow=allow, robot=True))
     if kind == "wecom":
-        return _robot_answer(*post_json(config["url"], body, {}, timeout))
+        return _robot_answer(
+            *post_json(config["url"], body, {}, timeout, allow=allow, robot=True)
+        )
     if kind == "webhook":
         timestamp = str(int(time.time()))
         headers = {
@@ -227,8 +232,8 @@ def send(
         }
         if delivery_id is not None:
             headers[DELIVERY_HEADER] = str(delivery_id)
-        status, _ = post_json(config["url"], body, headers, timeout)
-        return f"HTTP {status}"
+        _, line, _ = post_json(config["url"], body, headers, timeout, allow=allow)
+        return line
     raise ChannelError(f"unknown channel kind {kind!r}")
 
 

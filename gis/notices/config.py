@@ -26,6 +26,10 @@ class NoticeSettings(BaseSettings):
     actor: str = Field("notices", description="actor recorded in the problem's history")
     link_base: str = Field("", description="app URL for links in messages, e.g. http://lookback")
     templates: Path = Field(DEFAULT_TEMPLATES, description="folder of the notice_*.html templates")
+    allow_hosts: str = Field(
+        "",
+        description="comma-separated webhook/robot/SMTP hosts that may be internal addresses",
+    )
 
 
 @lru_cache

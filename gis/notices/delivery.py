@@ -133,13 +133,14 @@ def attempt(
             html=html,
             timeout=settings.timeout_s,
             delivery_id=delivery.id,
+            allow_hosts=settings.allow_hosts,
         )
         ok = True
     except ChannelError as exc:
         result, ok = str(exc), False
     except Exception as exc:  # noqa: BLE001 - a bug in one channel must not stop the others
         log.exception("notice delivery %s crashed", delivery.id)
-        result, ok = f"{type(exc).__name__}: {exc}", False
+        result, ok = f"internal error {type(exc).__name__}", False
     delivery.result = result[:2000]
     delivery.attempt_log = [
         *delivery.attempt_log,

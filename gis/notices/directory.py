@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from gis.db.models import NOTICE_CHANNEL_KINDS, NOTICE_RECIPIENT_ROLES, NoticeChannel, NoticeContact
 from gis.ledger.writes import Conflict, LedgerError, NotFound
+from gis.notices.config import get_notice_settings
+from gis.notices.outbound import literal_refusal, parse_allow_list
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
@@ -142,10 +144,23 @@ def contact_dict(contact: NoticeContact) -> dict[str, Any]:
     }
 
 
+def _check_host(host: str) -> None:
+    """Refuse a host written as an internal address now; names are checked when resolved."""
+    allow = parse_allow_list(get_notice_settings().allow_hosts)
+    reason = literal_refusal(host, allow)
+    if reason:
+        raise LedgerError(
+            f"拒绝内部地址 refused: {reason}; an administrator may allow the host in "
+            "LOOKBACK_NOTICES_ALLOW_HOSTS",
+            field="config",
+        )
+
+
 def _check_url(url: Any) -> None:
     parts = urlsplit(str(url or ""))
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
         raise LedgerError(f"not an http(s) URL: {url!r}", field="config")
+    _check_host(parts.hostname)
 
 
 def check_channel_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +188,7 @@ def check_channel_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
             raise LedgerError("port must be a number", field="config") from exc
         if not 0 < config["port"] < 65536:
             raise LedgerError("port must be 1–65535", field="config")
+        _check_host(str(config["host"]))
         config.setdefault("security", "none")
         if config["security"] not in SECURITY:
             raise LedgerError(f"security must be one of: {', '.join(SECURITY)}", field="config")

@@ -276,8 +276,13 @@ def channels_test(
     except _errors() as exc:
         _fail(str(exc))
     try:
+        settings = get_notice_settings()
         result = send(
-            kind, config, probe_payload(kind, config, to), timeout=get_notice_settings().timeout_s
+            kind,
+            config,
+            probe_payload(kind, config, to),
+            timeout=settings.timeout_s,
+            allow_hosts=settings.allow_hosts,
         )
     except ChannelError as exc:
         _fail(f"{name}: {exc}")

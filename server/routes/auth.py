@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gis.access import auth
 from gis.access.auth import Principal
 from server.deps import EngineDep
-from server.security import CSRF_COOKIE, SESSION_COOKIE, Requires, add_nonce
+from server.security import CSRF_COOKIE, SESSION_COOKIE, Requires, html_page
 
 router = APIRouter(tags=["auth"])
 
@@ -74,7 +74,7 @@ def _page(request: Request, next_url: str, error: str = "", status: int = 200) -
         next=escape(next_url),
         error=f'<p class="error" role="alert">{escape(error)}</p>' if error else "",
     )
-    return HTMLResponse(add_nonce(body, request.state.csp_nonce), status_code=status)
+    return html_page(request, body, status_code=status)
 
 
 @router.get(

@@ -118,7 +118,11 @@ def field_page(request: Request, principal: Submitter) -> HTMLResponse:
     """Serve the installable, offline-first field page with its configuration inlined."""
     config = json.dumps(page_config(request.app), ensure_ascii=False).replace("</", "<\\/")
     html = (FIELD_DIR / "index.html").read_text(encoding="utf-8")
-    html = html.replace("__FIELD_CONFIG__", config).replace("__VERSION__", asset_version())
+    html = (
+        html.replace("__CSP_NONCE__", request.state.csp_nonce)
+        .replace("__FIELD_CONFIG__", config)
+        .replace("__VERSION__", asset_version())
+    )
     response = html_page(request, html)
     response.headers.update(NO_CACHE)
     return response

@@ -26,4 +26,4 @@ def county_page(
     today: TodayDep,
 ) -> HTMLResponse:
     fmap = county_map(session, today=today, settings=settings, scope=principal.townships)
-    return html_page(request, render_page(fmap))
+    return html_page(request, render_page(fmap, nonce=request.state.csp_nonce))

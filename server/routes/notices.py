@@ -203,8 +203,13 @@ def channels_test(
     channel = directory.find_channel(session, channel_id)
     payload = notice_channels.probe_payload(channel.kind, channel.config, body.to)
     try:
+        settings = get_notice_settings()
         result = notice_channels.send(
-            channel.kind, channel.config, payload, timeout=get_notice_settings().timeout_s
+            channel.kind,
+            channel.config,
+            payload,
+            timeout=settings.timeout_s,
+            allow_hosts=settings.allow_hosts,
         )
     except notice_channels.ChannelError as exc:
         return {"channel": channel.name, "ok": False, "result": str(exc)}

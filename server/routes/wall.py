@@ -59,7 +59,7 @@ def wall_page(
         township_code=only,
         title="环保督察整改 挂图作战 Command centre",
     )
-    return html_page(request, render_page(fmap))
+    return html_page(request, render_page(fmap, nonce=request.state.csp_nonce))
 
 
 @router.get(
@@ -84,7 +84,7 @@ def township_wall(
         township_code=code,
         title=f"{name} 整改挂图 Township wall",
     )
-    return html_page(request, render_page(fmap))
+    return html_page(request, render_page(fmap, nonce=request.state.csp_nonce))
 
 
 @router.get("/api/wall/problems", summary="Problems for the view: bubbles or points by zoom")

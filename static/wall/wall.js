@@ -13,8 +13,10 @@
 
   function pad(n) { return String(n).padStart(2, "0"); }
   function hhmmss(d) { return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; }
+  // Text as text: controls and bidi overrides dropped, markup escaped (same rule as layers/safe.py).
+  const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
   function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, c => (
+    return String(s == null ? "" : s).replace(CONTROL, "").replace(/[&<>"']/g, c => (
       { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
 
@@ -76,7 +78,7 @@
     cfg.townships.eachLayer(layer => {
       const f = layer.feature;
       if (f && f.properties && f.properties.name) {
-        layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "township-label" });
+        layer.bindTooltip(esc(f.properties.name), { permanent: true, direction: "center", className: "township-label" });
       }
     });
 
@@ -114,7 +116,7 @@
       $("wall-ticker").innerHTML = s.ticker.map(t => {
         const when = new Date(t.at);
         return `<li class="t-${t.kind}"><span class="t-time">${pad(when.getMonth() + 1)}-${pad(when.getDate())} ${hhmmss(when).slice(0, 5)}</span>` +
-          `<span class="t-kind">${KIND_LABEL[t.kind] || t.kind}</span>${esc(t.township_name || "")} ` +
+          `<span class="t-kind">${KIND_LABEL[t.kind] || esc(t.kind)}</span>${esc(t.township_name || "")} ` +
           `${esc(t.problem_code || "")} ${esc(t.text || "")}</li>`;
       }).join("");
     }
