@@ -22,6 +22,7 @@ from server.ops import install_ops
 from server.routes import (
     auth,
     complaints,
+    docs,
     field,
     geojson,
     health,
@@ -77,6 +78,8 @@ def create_app(
         ),
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # own /docs and /redoc with local assets (server.routes.docs)
+        redoc_url=None,
     )
     app.state.engine = engine or default_engine()
     app.state.settings = settings or get_settings()
@@ -112,6 +115,7 @@ def create_app(
     app.include_router(ledger_io.router)
     app.include_router(field.router)
     app.include_router(metrics.router)
+    app.include_router(docs.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
