@@ -79,6 +79,15 @@ def fmt_date(value: Any) -> str:
     return text[:10] if len(text) >= 10 and text[4] == "-" else text
 
 
+def to_local(value: Any) -> Any:
+    """A timestamp in ``LOOKBACK_TIMEZONE`` (other values unchanged)."""
+    from gis.config import get_settings
+
+    if isinstance(value, datetime):
+        return value.astimezone(get_settings().zone)
+    return value
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -88,7 +97,9 @@ def environment() -> Environment:
         lstrip_blocks=True,
         undefined=StrictUndefined,
     )
-    env.globals.update(vendor=VENDOR, label=label, role_labels=ROLE_LABELS, vocab=vocab)
+    env.globals.update(
+        vendor=VENDOR, label=label, role_labels=ROLE_LABELS, vocab=vocab, local=to_local
+    )
     env.filters["d"] = fmt_date
     return env
 

@@ -38,6 +38,7 @@ from server.routes import (
     reports,
     townships,
     wall,
+    workbench,
 )
 from server.security import LoginRedirect, SecurityMiddleware, content_security_policy
 
@@ -116,6 +117,7 @@ def create_app(
     app.include_router(field.router)
     app.include_router(metrics.router)
     app.include_router(docs.router)
+    app.include_router(workbench.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
