@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import text
+
+from tests.screens import screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -46,9 +47,7 @@ def test_county_map_draws_every_feature(browser, demo_server, demo_engine, demo_
     assert hosts == {"127.0.0.1"}
     assert page.locator(".lookback-legend").is_visible()
     assert page.locator(".leaflet-control-layers").is_visible()
-    docs = Path(__file__).resolve().parent.parent / "docs"
-    if docs.is_dir():
-        page.screenshot(path=str(docs / "county-map.png"))
+    screenshot(page, "county-map.png")
     context.close()
 
 

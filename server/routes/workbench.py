@@ -564,8 +564,11 @@ async def problem_action(
     )
     if "stale" in errors:
         context["actions"] = action_forms(context["p"], principal.role, context["closure"])
-    template = "action_form.html" if request.headers.get("hx-request") else "problem.html"
-    if template == "action_form.html" and action not in context["actions"]:
-        template = "problem.html"
+    htmx = bool(request.headers.get("hx-request"))
+    template = "action_form.html" if htmx else "problem.html"
+    if htmx and action not in context["actions"]:
+        # the action no longer applies (the problem moved on): show the whole page afresh
+        return Response(status_code=200, headers={"HX-Redirect": f"/ledger/{code}"})
     context["a"] = action
-    return page(request, template, context, status_code=422)
+    # htmx swaps the refused form in place (a 2xx); other clients get 422 with the whole page
+    return page(request, template, context, status_code=200 if htmx else 422)
