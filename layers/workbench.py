@@ -80,9 +80,14 @@ def fmt_date(value: Any) -> str:
 
 
 def to_local(value: Any) -> Any:
-    """A timestamp in ``LOOKBACK_TIMEZONE`` (other values unchanged)."""
+    """A timestamp (or its ISO text) in ``LOOKBACK_TIMEZONE``; other values unchanged."""
     from gis.config import get_settings
 
+    if isinstance(value, str) and len(value) > 19 and value[10] == "T":
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return value.astimezone(get_settings().zone)
     return value

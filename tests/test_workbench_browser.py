@@ -192,6 +192,8 @@ def test_office_assigns_and_approves_a_closure_in_the_browser(browser, county, d
     approve.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r"done=approve_closure"))
     assert page.locator("span.status").first.inner_text() == "已销号"
+    assert "已审核销号" in page.locator(".flash").inner_text()
+    screenshot(page, "workbench-closed.png", full_page=True)
     with db.connect() as conn:
         status = conn.execute(text("SELECT status FROM problems WHERE code = 'W-2'")).scalar_one()
     assert status == "closed"

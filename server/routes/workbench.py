@@ -10,7 +10,7 @@ sent by htmx with the session's CSRF token.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +23,6 @@ from gis import vocab
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import REAUTH_ACTIONS, allowed, may_run
-from gis.config import get_settings
 from gis.ledger import writes as ledger
 from gis.ledger.lifecycle import ACTIONS, TransitionError, allowed_actions
 from gis.ledger.query import SORTS, ProblemQuery, list_problems
@@ -37,7 +36,7 @@ from gis.ledger.worklist import (
     suspects_to_decide,
     township_names,
 )
-from layers.workbench import LANGS
+from layers.workbench import LANGS, to_local
 from server.deps import EngineDep, SessionDep, TodayDep, committing
 from server.pages import LANG_COOKIE, page, shell
 from server.routes.auth import _safe_next
@@ -289,6 +288,8 @@ EVENT_LABELS = {
     **{name: (a.zh, a.en) for name, a in ACTIONS.items()},
 }
 FIELD_LABELS = {
+    "code": ("问题编号", "Problem code"),
+    "geometry": ("位置", "Location"),
     "status": ("状态", "Status"),
     "deadline": ("整改期限", "Deadline"),
     "deadline_kind": ("期限类型", "Deadline kind"),
@@ -336,17 +337,6 @@ FIELD_ERRORS_ZH = {
 }
 
 
-def _local(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(get_settings().zone)
-    if isinstance(value, str) and len(value) > 19 and value[10] == "T":
-        try:
-            return datetime.fromisoformat(value).astimezone(get_settings().zone)
-        except ValueError:
-            return value
-    return value
-
-
 def _show_value(field: str, value: Any, lang: str) -> str:
     from layers.workbench import fmt_date, label
 
@@ -357,7 +347,7 @@ def _show_value(field: str, value: Any, lang: str) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     return (
-        fmt_date(_local(value))
+        fmt_date(to_local(value))
         if field in ("closed_at", "deadline", "notice_ends_on")
         else str(value)
     )
@@ -387,7 +377,7 @@ def timeline(session: Session, code: str, lang: str) -> list[dict[str, Any]]:
         zh, en = EVENT_LABELS.get(event.action, (event.action, event.action))
         out.append(
             {
-                "at": _local(event.at),
+                "at": to_local(event.at),
                 "actor": event.actor,
                 "action": zh if lang == "zh" else en,
                 "reason": event.reason,
@@ -434,7 +424,6 @@ def _problem_context(
         title=f"{code}",
         today=today,
         p=record,
-        local=_local,
         events=timeline(session, code, lang),
         evidence=problem_evidence(session, code),
         closure=closure,
