@@ -23,6 +23,7 @@ from server.routes import (
     auth,
     calendar,
     complaints,
+    docs,
     field,
     geojson,
     health,
@@ -38,6 +39,7 @@ from server.routes import (
     reports,
     townships,
     wall,
+    workbench,
 )
 from server.security import (
     BodyLimitMiddleware,
@@ -83,6 +85,8 @@ def create_app(
         ),
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # own /docs and /redoc with local assets (server.routes.docs)
+        redoc_url=None,
     )
     app.state.engine = engine or default_engine()
     app.state.settings = settings or get_settings()
@@ -122,6 +126,8 @@ def create_app(
     app.include_router(ledger_io.router)
     app.include_router(field.router)
     app.include_router(metrics.router)
+    app.include_router(docs.router)
+    app.include_router(workbench.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.errors import Kind, LookbackError
 
@@ -62,7 +64,27 @@ async def _domain_error(request: Request, exc: LookbackError) -> JSONResponse:
     return _error(status, str(exc), **exc.details())
 
 
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """Browsers get a friendly page for 403, 404 and 5xx; the API keeps its JSON."""
+    from server.pages import error_page, wants_html
+
+    if wants_html(request) and (exc.status_code in (403, 404) or exc.status_code >= 500):
+        return error_page(request, exc.status_code, str(exc.detail or ""))
+    return await http_exception_handler(request, exc)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    from server.pages import error_page, wants_html
+
+    log.exception("unhandled error", exc_info=exc)
+    if wants_html(request):
+        return error_page(request, 500)
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
 def register(app: FastAPI) -> None:
     """Map domain and database exceptions to HTTP statuses, once for the whole app."""
     app.add_exception_handler(DBAPIError, _db_error)  # type: ignore[arg-type]
     app.add_exception_handler(LookbackError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _server_error)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import text
+
+from tests.screens import screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +35,7 @@ def test_county_map_draws_every_feature(browser, demo_server, demo_engine, demo_
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("request", lambda req: hosts.add(urlparse(req.url).hostname or req.url))
-    page.goto(demo_server.url + "/", wait_until="networkidle")
+    page.goto(demo_server.url + "/map", wait_until="networkidle")
     drawn = page.evaluate(COUNT_LAYERS)
     with demo_engine.connect() as conn:
         n_problems = conn.execute(text("SELECT count(*) FROM problems WHERE geom IS NOT NULL"))
@@ -46,9 +47,7 @@ def test_county_map_draws_every_feature(browser, demo_server, demo_engine, demo_
     assert hosts == {"127.0.0.1"}
     assert page.locator(".lookback-legend").is_visible()
     assert page.locator(".leaflet-control-layers").is_visible()
-    docs = Path(__file__).resolve().parent.parent / "docs"
-    if docs.is_dir():
-        page.screenshot(path=str(docs / "county-map.png"))
+    screenshot(page, "county-map.png")
     context.close()
 
 
@@ -57,7 +56,7 @@ def test_popup_names_point_unit_and_person(browser, demo_server, demo_headers) -
         viewport={"width": 1200, "height": 800}, extra_http_headers=demo_headers["viewer"]
     )
     page = context.new_page()
-    page.goto(demo_server.url + "/", wait_until="networkidle")
+    page.goto(demo_server.url + "/map", wait_until="networkidle")
     point = page.evaluate(
         """() => {
           const name = Object.keys(window)

@@ -23,7 +23,7 @@ def client(demo_app, demo_headers):  # type: ignore[no-untyped-def]
 
 
 def test_map_has_every_layer_and_legend(client) -> None:  # type: ignore[no-untyped-def]
-    resp = client.get("/")
+    resp = client.get("/map")
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/html")
     html = resp.text
@@ -44,7 +44,7 @@ def test_map_has_every_layer_and_legend(client) -> None:  # type: ignore[no-unty
 
 
 def test_no_url_outside_the_app(client) -> None:  # type: ignore[no-untyped-def]
-    html = client.get("/").text
+    html = client.get("/map").text
     assert external_references(html) == []
     assert not re.search(r"https?://(?!127\.0\.0\.1|localhost)", html.split("<script>")[0])
     for src in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):

@@ -143,6 +143,8 @@ def logout(
         with Session(engine) as s, s.begin():
             auth.end_session(s, raw)
     response = JSONResponse({"signed_out": True})
+    if request.headers.get("hx-request"):  # the workbench's sign-out button
+        response.headers["HX-Redirect"] = "/login"
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response

@@ -17,7 +17,7 @@ def favicon() -> RedirectResponse:
     return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
-@router.get("/", response_class=HTMLResponse, summary="County map of rectification problems")
+@router.get("/map", response_class=HTMLResponse, summary="County map of rectification problems")
 def county_page(
     request: Request,
     principal: Reader,

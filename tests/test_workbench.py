@@ -1,0 +1,296 @@
+"""The workbench pages over HTTP: shell and menu per role, home counts, the ledger list and its
+filters, a problem's page, action forms, friendly error pages and escaping of hostile text."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from html.parser import HTMLParser
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.config import Settings
+from gis.ledger import writes as ledger
+from gis.ledger.query import ProblemQuery, list_problems
+from gis.ledger.scorecard import township_scorecard
+from server.app import create_app
+from tests.conftest import DEMO_AS_OF
+from tests.factories import EAST, WEST, add_inspection, load_two_townships, make_token, new_problem
+
+HTML = {"Accept": "text/html"}
+ROLES = ("admin", "office", "township", "inspector", "viewer")
+
+
+class _Tags(HTMLParser):
+    """Collects attributes that are inline event handlers (on...) in the real tags of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inline: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.inline += [(tag, name) for name, _ in attrs if name.startswith("on")]
+        if tag == "script":
+            assert dict(attrs).get("src"), "inline script"
+
+
+def nonce_of(resp) -> str:  # type: ignore[no-untyped-def]
+    return resp.headers["content-security-policy"].split("'nonce-")[1].split("'")[0]
+
+
+def assert_clean_page(resp) -> None:  # type: ignore[no-untyped-def]
+    """HTML, every script carrying this response's nonce, no inline handler, nothing external."""
+    assert resp.status_code == 200, resp.text[:500]
+    assert resp.headers["content-type"].startswith("text/html")
+    html = resp.text
+    nonce = nonce_of(resp)
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert all(f'nonce="{nonce}"' in s and "src=" in s for s in scripts), scripts
+    handlers = _Tags()
+    handlers.feed(html)
+    assert handlers.inline == [], "inline event handler"
+    assert not re.search(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", html)
+
+
+@pytest.fixture(scope="module")
+def clients(demo_app, demo_headers):  # type: ignore[no-untyped-def]
+    return {role: TestClient(demo_app, headers={**demo_headers[role], **HTML}) for role in ROLES}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_home_and_shell_for_every_role(clients, role: str) -> None:  # type: ignore[no-untyped-def]
+    resp = clients[role].get("/")
+    assert_clean_page(resp)
+    html = resp.text
+    assert "整改台账" in html and "退出" in html and 'href="/lang/en' in html
+    assert f"test-{role}-" in html  # who is signed in
+    for href in ('href="/"', 'href="/ledger"', 'href="/map"', 'href="/wall"'):
+        assert href in html, href
+    assert ('href="/field"' in html) == (role in ("admin", "office", "township", "inspector"))
+    if role in ("township", "inspector"):
+        assert 'href="/reports/township/' in html and "bulletin" not in html
+    else:
+        assert 'href="/reports/bulletin/daily.html"' in html
+    for link in re.findall(r'<nav class="menu".*?</nav>', html, re.S)[0].split('href="')[1:]:
+        target = link.split('"')[0]
+        assert clients[role].get(target).status_code == 200, target
+
+
+def test_home_counts_come_from_the_ledger_query(clients, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    html = clients["office"].get("/").text
+    shown = dict(re.findall(r'data-count="(\w+)"><a href="[^"]*">\s*<span class="n">(\d+)', html))
+    with Session(demo_engine) as s:
+        scores = township_scorecard(s, today=DEMO_AS_OF)
+        total = list_problems(s, today=DEMO_AS_OF, query=ProblemQuery(), limit=1).number_matched
+    assert int(shown["open"]) == sum(x.open for x in scores)
+    assert int(shown["overdue"]) == sum(x.overdue for x in scores)
+    assert int(shown["rebounded"]) == sum(x.rebounded for x in scores)
+    assert int(shown["closed"]) == sum(x.closed for x in scores)
+    assert int(shown["open"]) + int(shown["closed"]) == total
+    # each card links to the ledger list showing the same number
+    for key, n in shown.items():
+        href = re.search(rf'data-count="{key}"><a href="([^"]*)"', html).group(1)
+        listed = clients["office"].get(href.replace("&amp;", "&")).text
+        assert f'data-total="{n}"' in listed, key
+
+
+def test_township_home_shows_only_its_township_and_rank(clients, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    with demo_engine.connect() as conn:
+        towns = conn.execute(text("SELECT code, name FROM townships ORDER BY code")).all()
+    html = clients["township"].get("/").text
+    assert towns[0].name in html
+    assert all(t.name not in html for t in towns[1:])
+    assert 'data-testid="rank"' in html and "第" in html
+
+
+def test_ledger_list_filters_count_and_export_links(clients, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    client = clients["office"]
+    resp = client.get("/ledger?status=rectifying&category=&overdue=true&sort=deadline")
+    assert_clean_page(resp)
+    html = resp.text
+    with Session(demo_engine) as s:
+        expected = list_problems(
+            s,
+            today=DEMO_AS_OF,
+            query=ProblemQuery(statuses=("rectifying",), overdue=True),
+            limit=1,
+        ).number_matched
+    assert f'data-total="{expected}"' in html and f"共 {expected} 条" in html
+    export = re.search(r'href="(/api/export/ledger\?format=csv[^"]*)"', html).group(1)
+    export = export.replace("&amp;", "&")
+    assert "status=rectifying" in export and "overdue=true" in export and "category" not in export
+    rows = client.get(export, headers={"Accept": "*/*"}).content.decode("utf-8-sig").splitlines()
+    assert len(rows) - 1 == expected
+    share = re.search(
+        r'data-testid="share" href="([^"]*)"|href="([^"]*)" data-testid="share"', html
+    )
+    assert "status=rectifying" in (share.group(1) or share.group(2))
+
+
+def test_ledger_pages_by_cursor_and_htmx_partial(clients) -> None:  # type: ignore[no-untyped-def]
+    client = clients["office"]
+    first = client.get("/ledger").text
+    total = int(re.search(r'data-total="(\d+)"', first).group(1))
+    seen = set(re.findall(r'<td><a href="/ledger/([^"]+)">', first))
+    nxt = re.search(r'href="([^"]+)"[^>]*data-testid="next"', first)
+    while nxt:
+        part = client.get(nxt.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+        assert part.text.lstrip().startswith('<section id="ledger-results">')
+        codes = set(re.findall(r'<td><a href="/ledger/([^"]+)">', part.text))
+        assert not codes & seen
+        seen |= codes
+        nxt = re.search(r'href="([^"]+)"[^>]*data-testid="next"', part.text)
+    assert len(seen) == total
+
+
+def test_ledger_bad_filter_is_reported_not_crashed(clients) -> None:  # type: ignore[no-untyped-def]
+    resp = clients["office"].get("/ledger?status=bogus&cursor=zzz")
+    assert resp.status_code == 200
+    assert "无效的值" in resp.text and "invalid cursor" in resp.text
+
+
+def test_friendly_error_pages_for_browsers_json_for_the_api(clients, demo_app) -> None:  # type: ignore[no-untyped-def]
+    page = clients["office"].get("/no-such-page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "页面不存在" in page.text and "整改台账" in page.text
+    api = clients["office"].get("/api/problems/NOPE")
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/json")
+    denied = clients["viewer"].get("/field")
+    assert denied.status_code == 403 and "无权访问" in denied.text
+    assert clients["office"].get("/ledger/NOPE").status_code == 404
+    anonymous = TestClient(demo_app).get("/ledger", headers=HTML, follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+
+
+def test_language_switch_persists_in_a_cookie(demo_app, demo_headers) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(demo_app, headers={**demo_headers["office"], **HTML})
+    resp = client.get("/lang/en?next=/ledger", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == "/ledger"
+    assert "lookback_lang=en" in resp.headers["set-cookie"]
+    html = client.get("/ledger").text
+    assert '<html lang="en">' in html and "Ledger" in html and "problems" in html
+    assert (
+        client.get("/lang/zh?next=//evil.example", follow_redirects=False).headers["location"]
+        == "/"
+    )
+    assert "共" in client.get("/ledger").text
+
+
+@pytest.fixture
+def towns(db):  # type: ignore[no-untyped-def]
+    """Two townships; in the west a new problem with hostile text and one awaiting approval."""
+    from datetime import UTC, datetime
+
+    with Session(db) as s, s.begin():
+        load_two_townships(s)
+        hostile = new_problem(s, "W-1", lon=113.05)
+        hostile.description = '<script>alert(1)</script> "><img src=x onerror=alert(1)>'
+        new_problem(s, "W-2", lon=113.06)
+        new_problem(s, "E-1", lon=113.15)
+        t0 = datetime(2026, 3, 2, 2, tzinfo=UTC)
+        ledger.transition(s, "W-2", "assign", actor="test-office-all", now=t0)
+        ledger.transition(s, "W-2", "start", actor="west", now=t0)
+        insp = add_inspection(s, "W-2")
+        ledger.transition(s, "W-2", "apply_closure", actor="west", inspection_ids=[insp], now=t0)
+    app = create_app(engine=db, settings=Settings(), clock=lambda: date(2026, 3, 5))
+    return app, {
+        "office": make_token(db, "office"),
+        "west": make_token(db, "township", [WEST]),
+        "east": make_token(db, "township", [EAST]),
+    }
+
+
+def test_hostile_text_renders_as_text(towns) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    client = TestClient(app, headers={**tokens["office"], **HTML})
+    for path in ("/ledger/W-1", "/ledger?q=alert"):
+        resp = client.get(path)
+        assert_clean_page(resp)
+        assert "<script>alert(1)" not in resp.text and "<img src=x" not in resp.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get("/ledger/W-1").text
+
+
+def test_township_cannot_open_another_townships_problem(towns) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    east = TestClient(app, headers={**tokens["east"], **HTML})
+    resp = east.get("/ledger/W-1")
+    assert (
+        resp.status_code == 403
+        and "无权访问" in resp.text
+        and "W-1" not in resp.text.split("<main", 1)[1].replace("/ledger/W-1", "")
+    )
+    assert east.get("/ledger/NOPE").status_code == 403  # unknown looks the same
+    listed = east.get("/ledger").text
+    assert "W-1" not in listed and "E-1" in listed and "西镇" not in listed
+    post = east.post("/ledger/W-1/actions/start", data={"version": "x"})
+    assert post.status_code == 403
+
+
+def test_actions_shown_are_those_the_state_and_role_allow(towns) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    office = TestClient(app, headers={**tokens["office"], **HTML})
+    west = TestClient(app, headers={**tokens["west"], **HTML})
+    forms = lambda html: re.findall(r'data-action="(\w+)"', html)  # noqa: E731
+    assert forms(office.get("/ledger/W-1").text) == ["assign"]
+    assert forms(west.get("/ledger/W-1").text) == []
+    assert forms(office.get("/ledger/W-2").text) == [
+        "record_check",
+        "reject_closure",
+        "approve_closure",
+    ]
+    assert forms(west.get("/ledger/W-2").text) == []
+
+
+def test_action_forms_validate_beside_the_field_and_run_the_transition(towns) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    office = TestClient(app, headers={**tokens["office"], **HTML, "HX-Request": "true"})
+    page = office.get("/ledger/W-2").text
+    version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+    # approval before a passed check, wrong password: refused beside the password field
+    resp = office.post(
+        "/ledger/W-2/actions/approve_closure", data={"version": version, "password": "wrong"}
+    )
+    assert resp.status_code == 200
+    assert 'data-field="password"' in resp.text and "密码不正确" in resp.text
+    plain = TestClient(app, headers={**tokens["office"], **HTML}).post(
+        "/ledger/W-2/actions/approve_closure", data={"version": version, "password": "wrong"}
+    )
+    assert plain.status_code == 422 and "密码不正确" in plain.text and "<nav" in plain.text
+    # a check without a result: refused beside the result, the typed note kept
+    resp = office.post(
+        "/ledger/W-2/actions/record_check", data={"version": version, "reason": "现场已整改"}
+    )
+    assert resp.status_code == 200 and 'data-field="passed"' in resp.text
+    assert "现场已整改" in resp.text
+    resp = office.post(
+        "/ledger/W-2/actions/record_check",
+        data={"version": version, "passed": "yes", "reason": "现场已整改"},
+    )
+    assert resp.status_code == 200 and resp.headers["hx-redirect"] == (
+        "/ledger/W-2?done=record_check"
+    )
+    # the old version is now stale
+    resp = office.post(
+        "/ledger/W-2/actions/reject_closure", data={"version": version, "reason": "x"}
+    )
+    assert resp.status_code == 200 and "已被他人更新" in resp.text
+    shown = office.get("/ledger/W-2?done=record_check").text
+    assert "已记录现场核查" in shown and "现场已整改" in shown
+    # a deadline in the past is refused
+    page = office.get("/ledger/W-1").text
+    version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+    resp = office.post(
+        "/ledger/W-1/actions/assign", data={"version": version, "deadline": "2026-01-01"}
+    )
+    assert resp.status_code == 200 and 'data-field="deadline"' in resp.text
+    resp = office.post(
+        "/ledger/W-1/actions/assign",
+        data={"version": version, "deadline": "2026-04-30", "reason": "限期整改"},
+    )
+    assert resp.status_code == 200
+    history = TestClient(app, headers=tokens["office"]).get("/api/problems/W-1/history").json()
+    assert history[-1]["action"] == "assign" and history[-1]["reason"] == "限期整改"
+    assert history[-1]["after"]["status"] == "assigned"

@@ -1,0 +1,240 @@
+"""The workbench in Chromium: every page by the roles that see it, with 0 external requests and
+0 JS errors; an office user assigns a problem and approves a closure; a township user is kept
+out of another township's problem; hostile text stays text."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from urllib.parse import urlparse
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.access import auth
+from gis.config import Settings
+from gis.ledger import writes as ledger
+from server.app import create_app
+from tests.conftest import LiveServer
+from tests.factories import EAST, WEST, add_inspection, load_two_townships, new_problem
+from tests.screens import screenshot
+
+pytestmark = pytest.mark.browser
+PASSWORD = "river-sand-dispatch-42"
+HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(1)>'
+
+
+class Watch:
+    """A page's JS errors, console errors, dialogs and the hosts it asked for."""
+
+    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
+        self.errors: list[str] = []
+        self.hosts: set[str] = set()
+        self.dialogs: list[str] = []
+        self.failed: list[str] = []  # responses of 400 and more that Chromium reports
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("console", self._console)
+        page.on("request", lambda req: self.hosts.add(urlparse(req.url).hostname or req.url))
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _console(self, msg) -> None:  # type: ignore[no-untyped-def]
+        if msg.type != "error":
+            return
+        if msg.text.startswith("Failed to load resource: the server responded"):
+            self.failed.append(msg.text)
+        else:
+            self.errors.append(msg.text)
+
+    def clean(self, expected_failures: int = 0) -> None:
+        assert self.errors == []
+        assert len(self.failed) == expected_failures, self.failed
+        assert self.dialogs == []
+        assert self.hosts <= {"127.0.0.1"}
+
+
+def _visible_code(engine, township: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        sql = "SELECT code FROM problems WHERE status = 'rectifying'"
+        if township:
+            sql += " AND township_code = :t"
+        return conn.execute(text(sql + " ORDER BY code LIMIT 1"), {"t": township}).scalar_one()
+
+
+@pytest.mark.parametrize("role", ["office", "township", "inspector", "viewer", "admin"])
+def test_every_page_by_every_role(
+    browser, demo_server, demo_engine, demo_headers, role: str
+) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, extra_http_headers=demo_headers[role]
+    )
+    page = context.new_page()
+    watch = Watch(page)
+    with demo_engine.connect() as conn:
+        first = conn.execute(text("SELECT min(code) FROM townships")).scalar_one()
+    scoped = role in ("township", "inspector")
+    code = _visible_code(demo_engine, first if scoped else None)
+    page.goto(demo_server.url + "/", wait_until="networkidle")
+    assert page.locator("nav.menu a.current").inner_text().startswith("工作台")
+    assert page.locator('[data-testid="who"]').inner_text().startswith(f"test-{role}-")
+    if role == "office":
+        screenshot(page, "workbench-home.png", full_page=True)
+    page.goto(demo_server.url + "/ledger", wait_until="networkidle")
+    total = int(page.locator('[data-testid="count"]').get_attribute("data-total"))
+    # filter through htmx: the table updates in place and the URL follows
+    page.select_option('select[name="status"]', "rectifying")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"status=rectifying"))
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=count]').dataset.total != n", arg=str(total)
+    )
+    filtered = int(page.locator('[data-testid="count"]').get_attribute("data-total"))
+    assert 0 < filtered < total
+    statuses = page.locator("#ledger-results span.status").all_inner_texts()
+    assert statuses and set(statuses) == {"整改中"}
+    if role == "office":
+        screenshot(page, "workbench-ledger.png")
+    if page.locator('[data-testid="next"]').count():
+        page.click('[data-testid="next"]')
+        page.wait_for_url(re.compile(r"cursor="))
+    page.goto(demo_server.url + f"/ledger/{code}", wait_until="networkidle")
+    assert page.locator("h1").inner_text().endswith(code)
+    assert page.locator('[data-testid="event"]').count() >= 1
+    if role == "office":
+        screenshot(page, "workbench-problem.png", full_page=True)
+    page.click("text=EN")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("nav.menu a.current").inner_text().strip() == "Ledger"
+    page.goto(demo_server.url + "/", wait_until="networkidle")
+    assert "Home" in page.locator("nav.menu").inner_text()  # the choice persists
+    page.click("text=中文")
+    page.wait_for_load_state("networkidle")
+    watch.clean()
+    context.close()
+
+
+@pytest.fixture
+def county(db):  # type: ignore[no-untyped-def]
+    """Two townships, users with passwords and a live server on a writable database."""
+    with Session(db) as s, s.begin():
+        load_two_townships(s)
+        hostile = new_problem(s, "W-1", lon=113.05)
+        hostile.description = HOSTILE
+        new_problem(s, "W-2", lon=113.06)
+        new_problem(s, "E-1", lon=113.15)
+        t0 = datetime(2026, 3, 2, 2, tzinfo=UTC)
+        ledger.transition(s, "W-2", "assign", actor="李主任", now=t0)
+        ledger.transition(s, "W-2", "start", actor="张镇长", now=t0)
+        insp = add_inspection(s, "W-2")
+        ledger.transition(s, "W-2", "apply_closure", actor="张镇长", inspection_ids=[insp], now=t0)
+        auth.add_user(s, name="李主任", role="office", password=PASSWORD, actor="test")
+        auth.add_user(
+            s, name="张镇长", role="township", password=PASSWORD, townships=[WEST], actor="test"
+        )
+        auth.add_user(
+            s, name="东镇干部", role="township", password=PASSWORD, townships=[EAST], actor="test"
+        )
+    app = create_app(engine=db, settings=Settings(), clock=lambda: date(2026, 3, 5))
+    with LiveServer(app) as server:
+        yield server
+
+
+def sign_in(browser, server, name: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(server.url + "/", wait_until="networkidle")
+    page.fill('input[name="name"]', name)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/")
+    return context, page, watch
+
+
+def test_office_assigns_and_approves_a_closure_in_the_browser(browser, county, db) -> None:  # type: ignore[no-untyped-def]
+    context, page, watch = sign_in(browser, county, "李主任")
+    assert "李主任" in page.locator('[data-testid="who"]').inner_text()
+    screenshot(page, "workbench-shell.png")
+    # assign W-1 (its description is hostile: it must render as text, no dialog)
+    page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
+    assert page.locator('[data-testid="description"]').inner_text() == HOSTILE
+    form = page.locator('form[data-action="assign"]')
+    form.locator('input[name="deadline"]').fill("2026-01-01")  # in the past: refused
+    form.locator('textarea[name="reason"]').fill("限期整改")
+    form.locator("button[type=submit]").click()
+    error = page.locator('form[data-action="assign"] [data-field="deadline"]')
+    error.wait_for()
+    assert "不早于今天" in error.inner_text() and "past" in error.inner_text()
+    assert page.locator('form[data-action="assign"] textarea').input_value() == "限期整改"
+    page.locator('form[data-action="assign"] input[name="deadline"]').fill("2026-04-30")
+    page.locator('form[data-action="assign"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"done=assign"))
+    assert "已交办" in page.locator(".flash").inner_text()
+    assert page.locator("span.status").first.inner_text() == "已交办"
+    last = page.locator('[data-testid="event"]').last.inner_text()
+    assert "交办" in last and "限期整改" in last and "李主任" in last and "2026-04-30" in last
+    # W-2 awaits verification: record the on-site check, then approve with the password
+    page.goto(county.url + "/ledger/W-2", wait_until="networkidle")
+    check = page.locator('form[data-action="record_check"]')
+    check.locator('input[value="yes"]').check()
+    check.locator("textarea").fill("现场核查整改到位")
+    check.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"done=record_check"))
+    approve = page.locator('form[data-action="approve_closure"]')
+    approve.locator('input[name="password"]').fill("not-my-password-at-all")
+    approve.locator("button[type=submit]").click()
+    error = page.locator('form[data-action="approve_closure"] [data-field="password"]')
+    error.wait_for()
+    assert "密码不正确" in error.inner_text()
+    approve = page.locator('form[data-action="approve_closure"]')
+    approve.locator('input[name="password"]').fill(PASSWORD)
+    approve.locator("textarea").fill("同意销号")
+    approve.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"done=approve_closure"))
+    assert page.locator("span.status").first.inner_text() == "已销号"
+    assert "已审核销号" in page.locator(".flash").inner_text()
+    screenshot(page, "workbench-closed.png", full_page=True)
+    with db.connect() as conn:
+        status = conn.execute(text("SELECT status FROM problems WHERE code = 'W-2'")).scalar_one()
+    assert status == "closed"
+    # sign out: back to the sign-in page, the session is gone
+    page.click(".signout button")
+    page.wait_for_url(re.compile(r"/login"))
+    page.goto(county.url + "/ledger", wait_until="networkidle")
+    assert "/login" in page.url
+    watch.clean()
+    context.close()
+
+
+def test_township_user_cannot_see_another_townships_problem(browser, county) -> None:  # type: ignore[no-untyped-def]
+    context, page, watch = sign_in(browser, county, "东镇干部")
+    page.goto(county.url + "/ledger", wait_until="networkidle")
+    codes = page.locator("#ledger-results tbody td:first-child").all_inner_texts()
+    assert codes == ["E-1"]
+    response = page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
+    assert response.status == 403
+    assert "无权访问" in page.locator("main").inner_text()
+    assert "西镇" not in page.content()
+    # crawling every link from home never reaches a western problem
+    page.goto(county.url + "/", wait_until="networkidle")
+    seen, queue = set(), ["/"]
+    while queue:
+        path = queue.pop()
+        if path in seen or not path.startswith(("/", "/ledger")) or path.startswith("/static"):
+            continue
+        seen.add(path)
+        resp = page.goto(county.url + path, wait_until="networkidle")
+        if path.startswith("/ledger"):
+            assert "W-1" not in page.content() and "W-2" not in page.content(), path
+        if (
+            resp.headers.get("content-type", "").startswith("text/html")
+            and path.startswith(("/ledger", "/?"))
+            or path == "/"
+        ):
+            hrefs = page.eval_on_selector_all(
+                "a[href]", "els => els.map(e => e.getAttribute('href'))"
+            )
+            queue += [h for h in hrefs if h.startswith(("/ledger", "/?"))]
+    assert any(p.startswith("/ledger/E-1") for p in seen)
+    watch.clean(expected_failures=1)  # the 403 page, and nothing else
+    context.close()
