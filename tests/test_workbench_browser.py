@@ -77,8 +77,9 @@ def test_every_page_by_every_role(
     page.goto(demo_server.url + "/", wait_until="networkidle")
     assert page.locator("nav.menu a.current").inner_text().startswith("工作台")
     assert page.locator('[data-testid="who"]').inner_text().startswith(f"test-{role}-")
-    if role == "office":
-        screenshot(page, "workbench-home.png", full_page=True)
+    if role in ("office", "township", "inspector"):
+        suffix = "" if role == "office" else f"-{role}"
+        screenshot(page, f"workbench-home{suffix}.png", full_page=True)
     page.goto(demo_server.url + "/ledger", wait_until="networkidle")
     total = int(page.locator('[data-testid="count"]').get_attribute("data-total"))
     # filter through htmx: the table updates in place and the URL follows
@@ -102,9 +103,16 @@ def test_every_page_by_every_role(
     assert page.locator('[data-testid="event"]').count() >= 1
     if role == "office":
         screenshot(page, "workbench-problem.png", full_page=True)
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet, upright
+    for path in ("/", "/ledger", f"/ledger/{code}"):
+        page.goto(demo_server.url + path, wait_until="networkidle")
+        assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), path
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.click("text=EN")
     page.wait_for_load_state("networkidle")
     assert page.locator("nav.menu a.current").inner_text().strip() == "Ledger"
+    if role == "office":
+        screenshot(page, "workbench-problem-en.png")
     page.goto(demo_server.url + "/", wait_until="networkidle")
     assert "Home" in page.locator("nav.menu").inner_text()  # the choice persists
     page.click("text=中文")
