@@ -41,7 +41,10 @@ class Watch:
     def _console(self, msg) -> None:  # type: ignore[no-untyped-def]
         if msg.type != "error":
             return
-        if msg.text.startswith("Failed to load resource: the server responded"):
+        # Chromium's and htmx's reports of a response status (not script errors)
+        if msg.text.startswith(
+            ("Failed to load resource: the server responded", "Response Status Error Code")
+        ):
             self.failed.append(msg.text)
         else:
             self.errors.append(msg.text)
@@ -245,4 +248,18 @@ def test_township_user_cannot_see_another_townships_problem(browser, county) -> 
             queue += [h for h in hrefs if h.startswith(("/ledger", "/?"))]
     assert any(p.startswith("/ledger/E-1") for p in seen)
     watch.clean(expected_failures=1)  # the 403 page, and nothing else
+    context.close()
+
+
+def test_a_refused_form_says_so(browser, county) -> None:  # type: ignore[no-untyped-def]
+    context, page, watch = sign_in(browser, county, "李主任")
+    page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
+    context.clear_cookies()  # the session ended meanwhile (signed out in another tab)
+    form = page.locator('form[data-action="assign"]')
+    form.locator('input[name="deadline"]').fill("2026-04-30")
+    form.locator("button[type=submit]").click()
+    banner = page.locator("#request-error")
+    banner.wait_for()
+    assert "HTTP 401" in banner.inner_text() and "刷新页面" in banner.inner_text()
+    watch.clean(expected_failures=2)  # the browser's and htmx's report of the 401
     context.close()
