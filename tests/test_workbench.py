@@ -308,3 +308,18 @@ def test_inspector_home_lists_its_inspections_and_viewer_home_the_wall(towns) ->
     viewer = TestClient(app, headers={**tokens["viewer"], **HTML}).get("/").text
     assert 'data-testid="viewer"' in viewer and 'class="button" href="/wall"' in viewer
     assert "退出" in viewer and 'action="/ledger/' not in viewer
+
+
+def test_database_down_gives_browsers_a_page_and_the_api_json() -> None:
+    from gis.db.embedded import free_port
+    from gis.db.engine import make_engine
+
+    engine = make_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")
+    app = create_app(engine=engine, settings=Settings(), clock=lambda: date(2026, 3, 5))
+    client = TestClient(app, headers={"Authorization": "Bearer anything"})
+    page = client.get("/ledger", headers=HTML)
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert page.headers["content-type"].startswith("text/html") and "服务暂时不可用" in page.text
+    api = client.get("/api/problems", headers=HTML)
+    assert api.status_code == 503 and api.json()["detail"]
+    engine.dispose()
