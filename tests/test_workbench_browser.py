@@ -93,6 +93,7 @@ def test_every_page_by_every_role(
         "n => document.querySelector('[data-testid=count]').dataset.total != n", arg=str(total)
     )
     filtered = int(page.locator('[data-testid="count"]').get_attribute("data-total"))
+    assert page.url.endswith("/ledger?status=rectifying")  # clean and shareable
     assert 0 < filtered < total
     statuses = page.locator("#ledger-results span.status").all_inner_texts()
     assert statuses and set(statuses) == {"整改中"}
