@@ -22,7 +22,7 @@ def database_unavailable(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
-async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+async def _db_error(request: Request, exc: DBAPIError) -> Response:
     if isinstance(exc, DataError):
         # Values the database cannot hold (NUL characters, out-of-range numbers): bad input.
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
@@ -31,6 +31,10 @@ async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
         )
     if database_unavailable(exc):
         log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0:1])
+        from server.pages import error_page, wants_html
+
+        if wants_html(request):
+            return error_page(request, 503, headers={"Retry-After": "5"})
         return JSONResponse(
             status_code=503,
             content={"detail": "数据库暂时不可用 The database is unavailable; retry shortly."},

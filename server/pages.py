@@ -112,6 +112,12 @@ ERRORS = {
         "You may not open this page, or it is outside your townships.",
     ),
     404: ("页面不存在", "Not found", "找不到这个页面或问题。", "There is no such page or problem."),
+    503: (
+        "服务暂时不可用",
+        "Service unavailable",
+        "数据库暂时不可用，请稍后刷新页面。",
+        "The database is unavailable; reload the page shortly.",
+    ),
     500: (
         "系统出错",
         "Something went wrong",
@@ -121,7 +127,9 @@ ERRORS = {
 }
 
 
-def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
+def error_page(
+    request: Request, status: int, detail: str = "", headers: dict[str, str] | None = None
+) -> HTMLResponse:
     """The friendly HTML page of an HTTP error, in the page's language."""
     principal = getattr(request.state, "principal", None)
     if principal == "unset":
@@ -139,4 +147,4 @@ def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
         message=msg_zh if lang == "zh" else msg_en,
         detail=detail if status < 500 else "",
     )
-    return page(request, "error.html", context, status_code=status)
+    return page(request, "error.html", context, status_code=status, headers=headers)

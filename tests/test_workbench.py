@@ -200,6 +200,8 @@ def towns(db):  # type: ignore[no-untyped-def]
         "office": make_token(db, "office"),
         "west": make_token(db, "township", [WEST]),
         "east": make_token(db, "township", [EAST]),
+        "inspector": make_token(db, "inspector", [WEST], name="巡查员"),
+        "viewer": make_token(db, "viewer"),
     }
 
 
@@ -294,3 +296,30 @@ def test_action_forms_validate_beside_the_field_and_run_the_transition(towns) ->
     history = TestClient(app, headers=tokens["office"]).get("/api/problems/W-1/history").json()
     assert history[-1]["action"] == "assign" and history[-1]["reason"] == "限期整改"
     assert history[-1]["after"]["status"] == "assigned"
+
+
+def test_inspector_home_lists_its_inspections_and_viewer_home_the_wall(towns) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    html = TestClient(app, headers={**tokens["inspector"], **HTML}).get("/").text
+    panel = html.split('data-testid="inspector"')[1].split("</section>")[0]
+    assert 'href="/field"' in panel and 'href="/ledger/W-2"' in panel
+    assert "已核查（整改到位）" in panel
+    assert 'data-testid="todo-awaiting"' not in html
+    viewer = TestClient(app, headers={**tokens["viewer"], **HTML}).get("/").text
+    assert 'data-testid="viewer"' in viewer and 'class="button" href="/wall"' in viewer
+    assert "退出" in viewer and 'action="/ledger/' not in viewer
+
+
+def test_database_down_gives_browsers_a_page_and_the_api_json() -> None:
+    from gis.db.embedded import free_port
+    from gis.db.engine import make_engine
+
+    engine = make_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")
+    app = create_app(engine=engine, settings=Settings(), clock=lambda: date(2026, 3, 5))
+    client = TestClient(app, headers={"Authorization": "Bearer anything"})
+    page = client.get("/ledger", headers=HTML)
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert page.headers["content-type"].startswith("text/html") and "服务暂时不可用" in page.text
+    api = client.get("/api/problems", headers=HTML)
+    assert api.status_code == 503 and api.json()["detail"]
+    engine.dispose()

@@ -41,7 +41,10 @@ class Watch:
     def _console(self, msg) -> None:  # type: ignore[no-untyped-def]
         if msg.type != "error":
             return
-        if msg.text.startswith("Failed to load resource: the server responded"):
+        # Chromium's and htmx's reports of a response status (not script errors)
+        if msg.text.startswith(
+            ("Failed to load resource: the server responded", "Response Status Error Code")
+        ):
             self.failed.append(msg.text)
         else:
             self.errors.append(msg.text)
@@ -77,8 +80,9 @@ def test_every_page_by_every_role(
     page.goto(demo_server.url + "/", wait_until="networkidle")
     assert page.locator("nav.menu a.current").inner_text().startswith("工作台")
     assert page.locator('[data-testid="who"]').inner_text().startswith(f"test-{role}-")
-    if role == "office":
-        screenshot(page, "workbench-home.png", full_page=True)
+    if role in ("office", "township"):
+        suffix = "" if role == "office" else f"-{role}"
+        screenshot(page, f"workbench-home{suffix}.png", full_page=True)
     page.goto(demo_server.url + "/ledger", wait_until="networkidle")
     total = int(page.locator('[data-testid="count"]').get_attribute("data-total"))
     # filter through htmx: the table updates in place and the URL follows
@@ -89,6 +93,7 @@ def test_every_page_by_every_role(
         "n => document.querySelector('[data-testid=count]').dataset.total != n", arg=str(total)
     )
     filtered = int(page.locator('[data-testid="count"]').get_attribute("data-total"))
+    assert page.url.endswith("/ledger?status=rectifying")  # clean and shareable
     assert 0 < filtered < total
     statuses = page.locator("#ledger-results span.status").all_inner_texts()
     assert statuses and set(statuses) == {"整改中"}
@@ -102,9 +107,16 @@ def test_every_page_by_every_role(
     assert page.locator('[data-testid="event"]').count() >= 1
     if role == "office":
         screenshot(page, "workbench-problem.png", full_page=True)
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet, upright
+    for path in ("/", "/ledger", f"/ledger/{code}"):
+        page.goto(demo_server.url + path, wait_until="networkidle")
+        assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), path
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.click("text=EN")
     page.wait_for_load_state("networkidle")
     assert page.locator("nav.menu a.current").inner_text().strip() == "Ledger"
+    if role == "office":
+        screenshot(page, "workbench-problem-en.png")
     page.goto(demo_server.url + "/", wait_until="networkidle")
     assert "Home" in page.locator("nav.menu").inner_text()  # the choice persists
     page.click("text=中文")
@@ -237,4 +249,18 @@ def test_township_user_cannot_see_another_townships_problem(browser, county) -> 
             queue += [h for h in hrefs if h.startswith(("/ledger", "/?"))]
     assert any(p.startswith("/ledger/E-1") for p in seen)
     watch.clean(expected_failures=1)  # the 403 page, and nothing else
+    context.close()
+
+
+def test_a_refused_form_says_so(browser, county) -> None:  # type: ignore[no-untyped-def]
+    context, page, watch = sign_in(browser, county, "李主任")
+    page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
+    context.clear_cookies()  # the session ended meanwhile (signed out in another tab)
+    form = page.locator('form[data-action="assign"]')
+    form.locator('input[name="deadline"]').fill("2026-04-30")
+    form.locator("button[type=submit]").click()
+    banner = page.locator("#request-error")
+    banner.wait_for()
+    assert "HTTP 401" in banner.inner_text() and "刷新页面" in banner.inner_text()
+    watch.clean(expected_failures=2)  # the browser's and htmx's report of the 401
     context.close()

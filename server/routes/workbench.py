@@ -275,7 +275,12 @@ def ledger_list(
     partial = request.headers.get("hx-request") and not request.headers.get(
         "hx-history-restore-request"
     )
-    return page(request, "ledger_results.html" if partial else "ledger.html", context)
+    if partial:  # the address bar shows the clean, shareable form of this filter and page
+        here = context["share_href"]
+        if cursor:
+            here += ("&" if "?" in here else "?") + urlencode([("cursor", cursor)])
+        return page(request, "ledger_results.html", context, headers={"HX-Push-Url": here})
+    return page(request, "ledger.html", context)
 
 
 # -- problem page ----------------------------------------------------------------------------
