@@ -369,6 +369,7 @@ def hotspot_collection(result: HotspotResult, *, kind: str | None = None) -> dic
         cell_m=result.cell_m,
         band_m=result.band_m,
         band_method=result.band_method,
+        band_curve=result.band_curve,
         shape=result.shape,
         epsg=result.epsg,
         summary={str(k): v for k, v in result.summary().items()},
