@@ -41,6 +41,7 @@ from gis.hotspots import HotspotResult, hotspots_from_points
 from gis.hotspots.compare import CHANGES, SideGi, change_class, counts_on_cells, gi_on_cells
 from gis.hotspots.cube import CubeData
 from gis.hotspots.errors import Explanation, HotspotInputError
+from gis.hotspots.gistar import fdr_bins, gi_star_on_pairs
 from gis.hotspots.grid import (
     Grid,
     Shape,
@@ -1007,6 +1008,8 @@ def analyse_lisa(
         value, counts[keep], None if base is None else base[keep], (nb.i, nb.j)
     )
     res_l = local_moran(vals, nb, permutations=permutations, seed=seed, alpha=alpha, fdr=fdr)
+    gi_z, gi_p, _ = gi_star_on_pairs(vals, nb.i, nb.j)
+    gi_bin = fdr_bins(gi_z, gi_p)
     islands = int((nb.cardinality == 0).sum())
     notes = [
         _filter_explanation(flt, len(points)),
@@ -1028,8 +1031,22 @@ def analyse_lisa(
         value=vals,
         count=counts[keep],
         result=res_l,
-        explanations=notes,
+        explanations=[
+            *notes,
+            Explanation(
+                "gi_townships",
+                f"另给出 Gi*（同一分析值，邻接乡镇加自身为窗口，FDR 分级）：热点乡镇 "
+                f"{int((gi_bin > 0).sum())} 个，冷点乡镇 {int((gi_bin < 0).sum())} 个。",
+                f"Gi* on the same value (window: the township and its contiguous ones, FDR "
+                f"bins) is given too: {int((gi_bin > 0).sum())} hot and "
+                f"{int((gi_bin < 0).sum())} cold township(s).",
+                int((gi_bin != 0).sum()),
+            ),
+        ],
         settings={**settings, "n_points": len(points)},
+        gi_z=gi_z,
+        gi_p=gi_p,
+        gi_bin=gi_bin,
     )
 
 

@@ -257,6 +257,9 @@ class LisaMap:
     result: LisaResult
     explanations: list[Explanation]
     settings: dict[str, Any]
+    gi_z: NDArray[np.float64] | None = None  # Gi* on the same value and neighbours (+ self)
+    gi_p: NDArray[np.float64] | None = None
+    gi_bin: NDArray[np.int8] | None = None
 
     def to_geojson(self, precision: int = 7) -> dict[str, Any]:
         """FeatureCollection: one feature per unit with I, p_sim, quadrant and cluster."""
@@ -286,6 +289,17 @@ class LisaMap:
                         "cluster_zh": zh,
                         "cluster_en": en,
                         "n_neighbours": int(r.n_neighbours[k]),
+                        **(
+                            {
+                                "gi_z": _num(self.gi_z[k]),
+                                "gi_p": _num(self.gi_p[k]),
+                                "gi_bin": int(self.gi_bin[k]),
+                            }
+                            if self.gi_z is not None
+                            and self.gi_p is not None
+                            and self.gi_bin is not None
+                            else {}
+                        ),
                     },
                 }
             )
