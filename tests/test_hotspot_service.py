@@ -562,15 +562,13 @@ def test_lisa_on_townships_with_eb_rates(client, demo_engine) -> None:  # type: 
         "/api/hotspots/lisa.geojson",
         params={"unit": "townships", "value": "eb", "denominator": "area", "seed": 1},
     )
-    if n_towns < 3:
-        assert resp.status_code == 422
-        return
-    assert resp.status_code == 200, resp.text
+    assert n_towns >= 3 and resp.status_code == 200, resp.text
     fc = resp.json()
     assert fc["unit"] == "townships" and fc["value"] == "eb" and fc["denominator"] == "area"
     assert len(fc["features"]) == n_towns
     assert sum(f["properties"]["count"] for f in fc["features"]) == inside
     assert all(f["properties"]["name"] for f in fc["features"])
+    assert all(f["properties"]["gi_bin"] in range(-3, 4) for f in fc["features"])
     value_note = next(e for e in fc["explanations"] if e["key"] == "value")
     assert "empirical-Bayes" in value_note["en"] and "经验贝叶斯" in value_note["zh"]
     bad = client.get("/api/hotspots/lisa.geojson", params={"value": "rate", "denominator": "area"})
@@ -633,3 +631,58 @@ def test_cube_file_from_api_and_cli(client, demo_engine, monkeypatch, tmp_path) 
     assert "cube written" in result.output
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         assert ds.sizes["time"] == 12 and ds.attrs["excluded_current_period"] == "2026-11"
+
+
+# -- comparisons --------------------------------------------------------------------------------
+def test_this_month_against_the_last_finds_the_new_cluster(db) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from gis.hotspots.data import compare_hotspots
+
+    rng = np.random.default_rng(12)
+    rows = []
+    for month in (date(2026, 9, 10), date(2026, 10, 10), date(2026, 11, 10)):
+        lon, lat = rng.uniform(113.0, 113.2, 60), rng.uniform(34.0, 34.1, 60)
+        rows += [(month, a, b) for a, b in zip(lon, lat, strict=True)]
+    r, t = rng.uniform(0, 250, 40), rng.uniform(0, 2 * np.pi, 40)
+    rows += [
+        (date(2026, 10, 12), HERE[0] + a / 92_000, HERE[1] + b / 111_000)
+        for a, b in zip(r * np.cos(t), r * np.sin(t), strict=True)
+    ]
+    _plant_complaints(db, rows)
+    with Session(db) as s:
+        cmp = compare_hotspots(s, PointFilter(kind="complaints"), today=DEMO_AS_OF)
+    fc = cmp.to_geojson()
+    # September against October: November is unfinished and left out.
+    assert (fc["a"], fc["b"]) == ("2026-09", "2026-10") and fc["period"]["excluded"] == "2026-11"
+    assert sum(f["properties"]["count_a"] for f in fc["features"]) == 60
+    assert sum(f["properties"]["count_b"] for f in fc["features"]) == 100
+    here = [f for f in fc["features"] if shape(f["geometry"]).contains(Point(*HERE))]
+    assert len(here) == 1 and here[0]["properties"]["change"] == "became_hot"
+    assert here[0]["properties"]["bin_b"] == 3 and here[0]["properties"]["bin_a"] <= 0
+    assert fc["tally"]["became_hot"] >= 1 and sum(fc["tally"].values()) == len(fc["features"])
+    assert any(e["key"] == "compare" and "2026-10" in e["en"] for e in fc["explanations"])
+
+
+def test_compare_two_categories_on_one_grid(client, demo_engine) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get(
+        "/api/hotspots/compare.geojson", params={"by": "category", "a": "dust", "b": "industrial"}
+    )
+    assert resp.status_code == 200, resp.text
+    fc = resp.json()
+    assert (fc["a"], fc["b"]) == ("dust", "industrial")
+    with demo_engine.connect() as conn:
+        n = {
+            cat: conn.execute(text(INSIDE_TOWNSHIPS + " AND p.category = :c"), {"c": cat})
+            .scalar_one()
+            for cat in ("dust", "industrial")
+        }
+    assert sum(f["properties"]["count_a"] for f in fc["features"]) == n["dust"]
+    assert sum(f["properties"]["count_b"] for f in fc["features"]) == n["industrial"]
+    for f in fc["features"]:
+        p = f["properties"]
+        assert p["change"] in fc["tally"] and p["bin"] == p["bin_b"]
+    same = client.get(
+        "/api/hotspots/compare.geojson", params={"by": "category", "a": "dust", "b": "dust"}
+    )
+    assert same.status_code == 422

@@ -72,6 +72,10 @@ class HotspotResult:
     explanations: list[Explanation] = field(default_factory=list)
     p_sim: NDArray[np.float64] | None = None
     permutations: int = 0
+    # Incremental spatial autocorrelation behind an automatic band: distance, Moran's I, z and
+    # mean neighbours per step (empty when the band was given or came from the K-NN rule
+    # without a curve).
+    band_curve: list[dict[str, float | None]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.count.size)
@@ -248,9 +252,21 @@ def hotspots_from_points(
     cx, cy = grid.centres(ix, iy)
     centres = np.column_stack([cx, cy])
     values = counts.astype(float)
+    curve: list[dict[str, float | None]] = []
     if band_m is None:
         band_choice = bands.choose_band(centres, values)
         band = band_choice.band_m
+        if band_choice.isa is not None:
+            isa = band_choice.isa
+            curve = [
+                {
+                    "band_m": float(d), "moran_i": _finite(m), "z": _finite(zz),
+                    "mean_neighbours": _finite(k),
+                }
+                for d, m, zz, k in zip(
+                    isa.distances, isa.moran_i, isa.z, isa.mean_neighbours, strict=True
+                )
+            ]
         method = band_choice.method
         explanations.append(band_choice.explanation)
     else:
@@ -281,7 +297,7 @@ def hotspots_from_points(
         n_neighbours=gi.n_neighbours, band_m=band, cell_m=cell, shape=shape,
         orientation=orientation, epsg=int(epsg), n_points=n_points, n_used=n_used,
         band_method=method, explanations=explanations, p_sim=gi.p_sim,
-        permutations=int(permutations),
+        permutations=int(permutations), band_curve=curve,
     )
 
 

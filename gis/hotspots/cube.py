@@ -6,14 +6,13 @@ What is matched, and how sure it is (see ``docs/hotspots.md``, "Space-time cube 
   every location present at every step (empty bins as 0), locations numbered by an integer
   ``LOCATION_ID`` and steps by ``time_step_ID``; the analysis results (Gi* per bin, trends per
   location, the emerging hot spot category) are written back into the same cube.
-* **Names**: ``COUNT`` for the aggregated incidents, ``CATEGORY`` (integer, Esri's −8…8 codes)
-  and ``PATTERN`` (text) per location, ``LOCATION`` as the location field of the output
-  features, ``TREND_Z`` / ``TREND_P`` / ``TREND_BIN`` for the Mann-Kendall trend of counts, and
-  ``GI_Z`` / ``GI_P`` / ``GI_BIN`` per bin are the names Esri's documentation and output
-  feature classes use. The exact variable names *inside* Esri's netCDF, its dimension names and
-  its attribute set are written by an unpublished tool and could not be checked here; ArcGIS's
-  space-time pattern tools may therefore not accept this file as an input cube. It is a plain
-  CF-1.6 netCDF-4 file; the tests read it back with xarray.
+* **Names**: ``COUNT`` for the aggregated incidents and ``LOCATION`` / ``CATEGORY`` (integer,
+  Esri's −8…8 codes) / ``PATTERN`` (text) per location follow Esri's documentation. The Gi* and
+  trend names (``GI_Z`` / ``GI_P`` / ``GI_BIN``, ``TREND_Z`` / ``TREND_P`` / ``TREND_BIN``,
+  ``GI_TREND_*``), the dimension names and the attributes are ours in Esri's style: the
+  variable names *inside* Esri's netCDF are written by an unpublished tool and could not be
+  checked against a real Esri cube, so ArcGIS's space-time pattern tools may not accept this
+  file as an input cube. It is a plain CF-1.6 netCDF-4 file; the tests read it back with xarray.
 * **Coordinates**: cell centres in the Gauss-Krüger CRS (``x``, ``y``, metres) and in EPSG:4326
   (``lon``, ``lat``) per location, a CF ``crs`` grid-mapping variable with the CRS's WKT, and
   the start of each time step as ``time`` (days since 1970-01-01, CF calendar ``standard``).

@@ -38,8 +38,10 @@ from sqlalchemy.orm import Session
 from gis import vocab
 from gis.config import get_settings
 from gis.hotspots import HotspotResult, hotspots_from_points
+from gis.hotspots.compare import CHANGES, SideGi, change_class, counts_on_cells, gi_on_cells
 from gis.hotspots.cube import CubeData
 from gis.hotspots.errors import Explanation, HotspotInputError
+from gis.hotspots.gistar import fdr_bins, gi_star_on_pairs
 from gis.hotspots.grid import (
     Grid,
     Shape,
@@ -361,6 +363,7 @@ def hotspot_collection(result: HotspotResult, *, kind: str | None = None) -> dic
         cell_m=result.cell_m,
         band_m=result.band_m,
         band_method=result.band_method,
+        band_curve=result.band_curve,
         shape=result.shape,
         epsg=result.epsg,
         summary={str(k): v for k, v in result.summary().items()},
@@ -998,6 +1001,8 @@ def analyse_lisa(
         value, counts[keep], None if base is None else base[keep], (nb.i, nb.j)
     )
     res_l = local_moran(vals, nb, permutations=permutations, seed=seed, alpha=alpha, fdr=fdr)
+    gi_z, gi_p, _ = gi_star_on_pairs(vals, nb.i, nb.j)
+    gi_bin = fdr_bins(gi_z, gi_p)
     islands = int((nb.cardinality == 0).sum())
     notes = [
         _filter_explanation(flt, len(points)),
@@ -1019,9 +1024,183 @@ def analyse_lisa(
         value=vals,
         count=counts[keep],
         result=res_l,
-        explanations=notes,
+        explanations=[
+            *notes,
+            Explanation(
+                "gi_townships",
+                f"另给出 Gi*（同一分析值，邻接乡镇加自身为窗口，FDR 分级）：热点乡镇 "
+                f"{int((gi_bin > 0).sum())} 个，冷点乡镇 {int((gi_bin < 0).sum())} 个。",
+                f"Gi* on the same value (window: the township and its contiguous ones, FDR "
+                f"bins) is given too: {int((gi_bin > 0).sum())} hot and "
+                f"{int((gi_bin < 0).sum())} cold township(s).",
+                int((gi_bin != 0).sum()),
+            ),
+        ],
         settings={**settings, "n_points": len(points)},
+        gi_z=gi_z,
+        gi_p=gi_p,
+        gi_bin=gi_bin,
     )
+
+
+# ------------------------------------------------------------------------------------------
+# Comparison: this period against the last, one category against another
+# ------------------------------------------------------------------------------------------
+
+CompareBy = Literal["period", "category"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two Gi* maps on the same cells and band, and each cell's change class."""
+
+    by: str
+    labels: tuple[str, str]
+    result: HotspotResult  # the shared grid (run on both sides together)
+    a: SideGi
+    b: SideGi
+    change: list[str]
+    explanations: list[Explanation]
+    period: dict[str, Any] | None = None
+
+    def tally(self) -> dict[str, int]:
+        """Cells per change class, every class listed."""
+        return {k: self.change.count(k) for k in CHANGES}
+
+    def to_geojson(self) -> dict[str, Any]:
+        """One Polygon per cell with both sides' count, z, bin and the change class."""
+        base = self.result.to_geojson()
+        for k, f in enumerate(base["features"]):
+            zh, en = CHANGES[self.change[k]]
+            f["properties"] = {
+                "cell": f["properties"]["cell"],
+                "count_a": int(self.a.count[k]),
+                "count_b": int(self.b.count[k]),
+                "z_a": _plain(float(self.a.z[k])),
+                "z_b": _plain(float(self.b.z[k])),
+                "bin_a": int(self.a.bin[k]),
+                "bin_b": int(self.b.bin[k]),
+                "bin": int(self.b.bin[k]),
+                "change": self.change[k],
+                "change_zh": zh,
+                "change_en": en,
+            }
+        base.update(
+            by=self.by,
+            a=self.labels[0],
+            b=self.labels[1],
+            cell_m=self.result.cell_m,
+            band_m=self.result.band_m,
+            shape=self.result.shape,
+            epsg=self.result.epsg,
+            tally=self.tally(),
+            changes=[{"change": k, "zh": zh, "en": en} for k, (zh, en) in CHANGES.items()],
+            explanations=[explanation_dict(e) for e in self.explanations],
+        )
+        if self.period is not None:
+            base["period"] = self.period
+        return base
+
+
+def compare_hotspots(
+    session: Session,
+    flt: PointFilter,
+    *,
+    today: date,
+    by: CompareBy = "period",
+    months: int = 1,
+    step: Step = "month",
+    categories: tuple[str, str] | None = None,
+    cell_m: float | None = None,
+    band_m: float | None = None,
+    shape: Shape = "hex",
+    area: StudyArea = "townships",
+) -> Comparison:
+    """Gi* of two sides on one grid: the last ``months`` complete steps against the ``months``
+    before them (``by="period"``), or category A against category B (``by="category"``)."""
+    period = None
+    if by == "period":
+        if months < 1:
+            raise HotspotInputError("时段长度至少为 1。", "The period must be at least 1 step.")
+        w = complete_window(today, 2 * months, step)
+        both = replace(flt, since=max(flt.since or w.start, w.start), until=w.end)
+        run = analyse_hotspots(
+            session, both, today=today, cell_m=cell_m, band_m=band_m, shape=shape, area=area
+        )
+        split = w.first + months
+        t = step_indices(run.points.day, step)
+        side_b = t >= split
+        lab_a = f"{period_label(w.first, step)}…{period_label(split - 1, step)}"
+        lab_b = f"{period_label(split, step)}…{period_label(w.last, step)}"
+        if months == 1:
+            lab_a, lab_b = period_label(w.first, step), period_label(w.last, step)
+        lon_lat = [
+            (run.points.lon[~side_b], run.points.lat[~side_b]),
+            (run.points.lon[side_b], run.points.lat[side_b]),
+        ]
+        period = {
+            "step": step, "a": lab_a, "b": lab_b, "start": w.start.isoformat(),
+            "end": w.end.isoformat(), "excluded": period_label(w.current, step),
+        }
+    elif by == "category":
+        if not categories or len(categories) != 2 or categories[0] == categories[1]:
+            raise HotspotInputError(
+                "按类别比较需要两个不同的类别。", "Comparing categories needs two different ones."
+            )
+        both = replace(flt, categories=tuple(categories))
+        both.validated()
+        run = analyse_hotspots(
+            session, both, today=today, cell_m=cell_m, band_m=band_m, shape=shape, area=area
+        )
+        lon_lat = []
+        for cat in categories:
+            pts = load_points(session, replace(both, categories=(cat,)), today=today)
+            lon_lat.append((pts.lon, pts.lat))
+        lab_a, lab_b = categories
+    else:
+        raise HotspotInputError(
+            f"未知的比较方式 {by!r}，应为 period 或 category。",
+            f"Unknown comparison {by!r}; use period or category.",
+        )
+    res = run.result
+    grid = Grid(res.cell_m, res.shape, res.orientation)
+    cx, cy = grid.centres(res.cell_ix, res.cell_iy)
+    centres = np.column_stack([cx, cy])
+    area_geom = None
+    if run.boundary is not None:
+        area_geom = shapely.make_valid(geojson_shape(run.boundary))
+        shapely.prepare(area_geom)
+    sides = []
+    for lon, lat in lon_lat:
+        if area_geom is not None:
+            inside = shapely.intersects_xy(area_geom, lon, lat)
+            lon, lat = lon[inside], lat[inside]
+        x, y = project_lonlat(lon, lat, res.epsg)
+        sides.append(gi_on_cells(centres, counts_on_cells(grid, res.cell_ix, res.cell_iy, x, y),
+                                 res.band_m))
+    change = change_class(sides[0].bin, sides[1].bin)
+    notes = [
+        e for e in res.explanations
+        if e.key in ("input", "study_area", "cell_size", "cells", "distance_band")
+    ]
+    tally = Counter(change)
+    what_zh = "时段" if by == "period" else "类别"
+    what_en = "period" if by == "period" else "category"
+    notes.append(
+        Explanation(
+            "compare",
+            f"按{what_zh}比较：A = {lab_a}（{int(sides[0].count.sum())} 个事件），B = {lab_b}"
+            f"（{int(sides[1].count.sum())} 个事件），两者使用同一格网与距离阈值，各自计算 Gi* "
+            f"与 FDR 分级。新成为热点 {tally['became_hot']} 个、"
+            f"持续为热点 {tally['stayed_hot']} 个、热点消退 {tally['cooled']} 个。",
+            f"Comparison by {what_en}: A = {lab_a} ({int(sides[0].count.sum())} incidents), "
+            f"B = {lab_b} ({int(sides[1].count.sum())} incidents), on the same grid and band, "
+            f"each with its own Gi* and FDR bins. Became hot {tally['became_hot']}, stayed hot "
+            f"{tally['stayed_hot']}, cooled {tally['cooled']}.",
+            tally["became_hot"],
+        )
+    )
+    return Comparison(by, (lab_a, lab_b), res, sides[0], sides[1], change, notes, period)
 
 
 __all__ = [
@@ -1036,6 +1215,7 @@ __all__ = [
     "TrendRun",
     "analyse_hotspots",
     "analyse_lisa",
+    "compare_hotspots",
     "dbscan_clusters",
     "dbscan_lonlat",
     "emerging_trends",

@@ -245,3 +245,18 @@ def gi_star(
         z=z, p=p, n_neighbours=k, local_sum=local, band=float(band),
         p_sim=p_sim, z_sim=z_sim, permutations=int(permutations),
     )
+
+
+def gi_star_on_pairs(
+    y: ArrayLike, i: ArrayLike, j: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Gi* z, two-sided p and window size for binary neighbour pairs i < j (self included).
+
+    For units that are not points on a grid, e.g. townships under queen contiguity.
+    """
+    values = np.asarray(y, dtype=float)
+    ii = np.asarray(i, dtype=np.int64)
+    jj = np.asarray(j, dtype=np.int64)
+    local, k = neighbour_sums(values, ii, jj)
+    z = gi_star_z(local, k.astype(float), values)
+    return z, two_sided_p(z), k

@@ -36,10 +36,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import shapely
 from numpy.typing import ArrayLike, NDArray
+from shapely.geometry import mapping
 
+from gis.hotspots.analysis import HotspotResult
 from gis.hotspots.errors import Explanation, HotspotInputError
 from gis.hotspots.gistar import bh_significant, distance_band_pairs, pseudo_p
+from gis.hotspots.grid import Grid
 
 DEFAULT_PERMUTATIONS = 999
 DEFAULT_ALPHA = 0.05
@@ -93,8 +97,6 @@ def distance_band_neighbours(xy: ArrayLike, band: float) -> Neighbours:
 
 def contiguity_neighbours(polygons: ArrayLike) -> Neighbours:
     """Queen contiguity: polygons sharing at least one boundary point are neighbours."""
-    import shapely
-
     geoms = np.asarray(polygons, dtype=object)
     tree = shapely.STRtree(geoms)
     a, b = tree.query(geoms, predicate="intersects")
@@ -255,12 +257,12 @@ class LisaMap:
     result: LisaResult
     explanations: list[Explanation]
     settings: dict[str, Any]
+    gi_z: NDArray[np.float64] | None = None  # Gi* on the same value and neighbours (+ self)
+    gi_p: NDArray[np.float64] | None = None
+    gi_bin: NDArray[np.int8] | None = None
 
     def to_geojson(self, precision: int = 7) -> dict[str, Any]:
         """FeatureCollection: one feature per unit with I, p_sim, quadrant and cluster."""
-        import shapely
-        from shapely.geometry import mapping
-
         r = self.result
         cluster = r.cluster
         features = []
@@ -287,6 +289,17 @@ class LisaMap:
                         "cluster_zh": zh,
                         "cluster_en": en,
                         "n_neighbours": int(r.n_neighbours[k]),
+                        **(
+                            {
+                                "gi_z": _num(self.gi_z[k]),
+                                "gi_p": _num(self.gi_p[k]),
+                                "gi_bin": int(self.gi_bin[k]),
+                            }
+                            if self.gi_z is not None
+                            and self.gi_p is not None
+                            and self.gi_bin is not None
+                            else {}
+                        ),
                     },
                 }
             )
@@ -345,7 +358,7 @@ def lisa_explanation(
 
 
 def lisa_on_cells(
-    result: Any,
+    result: HotspotResult,
     *,
     values: ArrayLike | None = None,
     keep: ArrayLike | None = None,
@@ -358,8 +371,6 @@ def lisa_on_cells(
     """Local Moran's I on the cells of a :class:`~gis.hotspots.analysis.HotspotResult`."""
     # Same cells and same distance band as the Gi* map (neighbours within band_m, the cell
     # itself excluded). ``values`` replaces the counts (e.g. rates); ``keep`` limits the cells.
-    from gis.hotspots.grid import Grid
-
     grid = Grid(result.cell_m, result.shape, result.orientation)
     cx, cy = grid.centres(result.cell_ix, result.cell_iy)
     sel = np.ones(len(result), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)

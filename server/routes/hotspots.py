@@ -20,6 +20,7 @@ from gis.hotspots.data import (
     PointFilter,
     analyse_hotspots,
     analyse_lisa,
+    compare_hotspots,
     dbscan_clusters,
     emerging_trends,
 )
@@ -249,4 +250,42 @@ def trends_cube(
         cube_bytes(run.to_cube()),
         media_type="application/x-netcdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/hotspots/compare.geojson",
+    summary="Gi* of this period against the last, or of one category against another",
+)
+def compare(
+    flt: Incidents,
+    session: SessionDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    by: Annotated[
+        Literal["period", "category"],
+        Query(description="period: the last complete period(s) against the ones before"),
+    ] = "period",
+    months: Annotated[
+        int, Query(ge=1, le=60, description="period: steps per side (complete periods)")
+    ] = 1,
+    step: Annotated[Step, Query(description="period: month, ISO week or day")] = "month",
+    a: Annotated[Category | None, Query(description="category: side A")] = None,
+    b: Annotated[Category | None, Query(description="category: side B")] = None,
+    cell_m: CellParam = None,
+    band_m: BandParam = None,
+    shape: ShapeParam = "hex",
+) -> JSONResponse:
+    """Per cell: count, z and FDR bin of A and of B, and the change (became hot, cooled, …)."""
+    cats = (a.value, b.value) if a is not None and b is not None else None
+    if by == "period":
+        flt = replace(flt, since=None, until=None)
+    else:
+        flt = replace(flt, categories=None)
+    return _respond(
+        lambda: compare_hotspots(
+            session, flt, today=today, by=by, months=months, step=step, categories=cats,
+            cell_m=cell_m, band_m=band_m, shape=shape,
+        ).to_geojson(),
+        settings.tile_crs,
     )

@@ -174,3 +174,24 @@ def test_a_band_below_the_cell_spacing_is_refused_naming_the_smallest_band(squar
     # The spacing itself is accepted: every cell then has its adjacent cells as neighbours.
     res = hotspots_from_points(lon, lat, cell_m=500, band_m=500, shape="square")
     assert res.band_m == 500 and res.n_neighbours.max() == 5
+
+
+def test_the_incremental_autocorrelation_curve_is_returned(square: Any) -> None:
+    # 400 uniform incidents and 200 within 1.2 km of one place: Moran's I peaks at a scale.
+    rng = np.random.default_rng(7)
+    r, t = 1200 * np.sqrt(rng.uniform(0, 1, 200)), rng.uniform(0, 2 * np.pi, 200)
+    x = np.r_[rng.uniform(0, 10_000, 400), 3000 + r * np.cos(t)]
+    y = np.r_[rng.uniform(0, 10_000, 400), 7000 + r * np.sin(t)]
+    auto = hotspots_from_points(*square.lonlat(x, y))
+    assert auto.band_method == "first_peak"
+    bands_m = [c["band_m"] for c in auto.band_curve]
+    assert len(bands_m) >= 2 and bands_m == sorted(bands_m)
+    peak = int(np.argmin(np.abs(np.array(bands_m) - auto.band_m)))
+    assert abs(bands_m[peak] - auto.band_m) <= 1.0  # the band is the peak, rounded up to 1 m
+    zs = [c["z"] for c in auto.band_curve]
+    assert zs[peak] is not None and zs[peak] > 1.65
+    assert all(z is None or z <= zs[peak] for z in zs[:peak])
+    assert zs[peak + 1] is None or zs[peak + 1] < zs[peak]
+    json.dumps(auto.band_curve, allow_nan=False)
+    lon, lat = _planted(square, 6)
+    assert hotspots_from_points(lon, lat, cell_m=500, band_m=1000).band_curve == []

@@ -95,3 +95,32 @@ def test_rate_inputs_are_checked() -> None:
     with pytest.raises(HotspotInputError, match="needs a denominator"):
         rate_values("eb", [1.0, 2.0], None)
     np.testing.assert_array_equal(rate_values("count", [1, 2], None), [1.0, 2.0])
+
+
+def test_gi_star_on_contiguity_equals_esda_and_ignores_size_with_eb_rates() -> None:
+    import warnings
+
+    import shapely
+    from esda.getisord import G_Local
+    from libpysal.weights import Queen
+
+    from gis.hotspots.gistar import fdr_bins, gi_star_on_pairs
+    from gis.hotspots.lisa import contiguity_neighbours
+
+    rng = np.random.default_rng(5)
+    boxes = [shapely.box(i, j, i + 1, j + 1) for j in range(10) for i in range(10)]
+    nb = contiguity_neighbours(boxes)
+    ii, jj = np.meshgrid(np.arange(10), np.arange(10))
+    big = ((ii >= 3) & (ii <= 5) & (jj >= 3) & (jj <= 5)).ravel()
+    sites = np.where(big, 200.0, 20.0)
+    events = rng.poisson(sites * rng.gamma(20.0, 0.5 / 20.0, 100)).astype(float)
+    z, p, k = gi_star_on_pairs(events, nb.i, nb.j)
+    w = Queen.from_iterable(boxes, silence_warnings=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = G_Local(events, w, transform="B", star=True, permutations=0)
+    np.testing.assert_allclose(z, ref.Zs, atol=1e-12)
+    assert k.max() == 9  # a township and its 8 queen neighbours
+    assert (fdr_bins(z, p)[big] > 0).sum() >= 5  # counts: the big block is "hot"
+    ze, pe, _ = gi_star_on_pairs(rate_values("eb", events, sites), nb.i, nb.j)
+    assert (fdr_bins(ze, pe) != 0).sum() == 0  # EB rates: no hot or cold township
