@@ -107,6 +107,7 @@ def hostile_server(db, tmp_path):  # type: ignore[no-untyped-def]
 
 
 OPEN_ALL = """() => {
+  if (typeof L === "undefined") return "";
   const maps = Object.values(window).filter(v => v instanceof L.Map);
   let shown = [];
   for (const m of maps) m.eachLayer(l => {
@@ -150,10 +151,18 @@ def _visit(browser, server, headers, path: str, *, wait: str | None = None) -> s
 @pytest.mark.browser
 def test_hostile_text_shows_as_text_and_never_runs(browser, hostile_server) -> None:  # type: ignore[no-untyped-def]
     server, headers = hostile_server
-    county = _visit(browser, server, headers, "/")
+    county = _visit(browser, server, headers, "/map")
     for piece in VISIBLE:
         assert piece in county, piece
     assert "描述" in county and "单位" in county
+
+    # the workbench: home, the ledger list and each problem's page
+    home = _visit(browser, server, headers, "/")
+    ledger = _visit(browser, server, headers, "/ledger")
+    assert "<script>window.__pwned" in home + ledger
+    problem = _visit(browser, server, headers, "/ledger/X-001")
+    for piece in VISIBLE:
+        assert piece in problem, piece
 
     wall_ready = "() => window.lookbackWall && window.lookbackWall.state.refreshes > 0"
     wall = _visit(browser, server, headers, "/wall?refresh=60", wait=wall_ready)

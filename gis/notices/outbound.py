@@ -26,11 +26,15 @@ import ssl
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from gis.errors import LookbackError
+
 ANSWER_LIMIT = 16_384  # bytes of a robot's answer read to find its errcode
 
 
-class RefusedDestination(OSError):
+class RefusedDestination(LookbackError, OSError):
     """A channel points at an address the app does not connect to."""
+
+    kind = "refused"
 
 
 def refused_reason(address: str) -> str | None:
