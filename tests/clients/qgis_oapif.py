@@ -12,10 +12,10 @@ and how many features iterating it yields.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import sys
-import faulthandler
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
