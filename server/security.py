@@ -175,6 +175,11 @@ def _resolve(request: Request) -> Principal | None:
     return principal
 
 
+def current_principal(request: Request) -> Principal | None:
+    """The caller of ``request`` (bearer token, Basic where accepted, or session), or None."""
+    return _resolve(request)
+
+
 class Requires:
     """Dependency: the caller must be signed in and hold ``permission``."""
 

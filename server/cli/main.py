@@ -69,6 +69,7 @@ def _check_configuration() -> None:
     """Lookback: 环保督察整改 field inspection and hotspot mapping."""
     validate_settings_or_exit()
 
+
 console = Console(stderr=True)
 
 
@@ -129,8 +130,10 @@ def db_status() -> None:
 
 @db_app.command("url")
 def db_url() -> None:
-    """Print the SQLAlchemy URL of the database in use."""
-    typer.echo(database_url())
+    """Print the SQLAlchemy URL of the database in use (the password shown as ***)."""
+    from sqlalchemy.engine import make_url
+
+    typer.echo(make_url(database_url()).render_as_string(hide_password=True))
 
 
 @db_app.command("upgrade")
