@@ -133,7 +133,9 @@ def db_url() -> None:
     """Print the SQLAlchemy URL of the database in use (the password shown as ***)."""
     from sqlalchemy.engine import make_url
 
-    typer.echo(make_url(database_url()).render_as_string(hide_password=True))
+    url = database_url()
+    parsed = make_url(url)
+    typer.echo(url if parsed.password is None else parsed.render_as_string(hide_password=True))
 
 
 @db_app.command("upgrade")
