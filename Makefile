@@ -10,14 +10,16 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := postgresql-15 postgresql-15-postgis-3 python3-venv python3-dev chromium \
 	fonts-noto-cjk gdal-bin poppler-utils
+# Only for `make test`: QGIS's own OAPIF provider signs in to /ogc in tests/test_basic_auth.py.
+TEST_DEB_PACKAGES := python3-qgis qgis-providers
 STAMPS := var/.stamps
 
-.PHONY: run test setup system-deps lint bench clean
+.PHONY: run test setup system-deps test-deps lint bench clean
 
 run: setup
 	$(BIN)/lookback up
 
-test: setup
+test: setup test-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
@@ -32,6 +34,16 @@ system-deps:
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test-deps:
+	@missing=$$(for p in $(TEST_DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages for the tests:" $$missing; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None,
         validation_alias="DATABASE_URL",
+        repr=False,  # it may hold the password: never in a printed Settings
         description="external PostGIS URL; replaces the embedded cluster entirely",
     )
     pg_port: int = Field(

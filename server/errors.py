@@ -25,9 +25,14 @@ def database_unavailable(exc: Exception) -> bool:
 async def _db_error(request: Request, exc: DBAPIError) -> Response:
     if isinstance(exc, DataError):
         # Values the database cannot hold (NUL characters, out-of-range numbers): bad input.
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+        # The database's own wording (names, types, the value) is logged, never sent.
+        log.info("value refused by the database: %s", str(exc.orig).strip().splitlines()[:1])
         return JSONResponse(
-            status_code=422, content={"detail": f"无效的值 invalid value: {reason}"}
+            status_code=422,
+            content={
+                "detail": "无效的值（超出范围或含不可存储的字符） invalid value: out of range "
+                "or holding characters the database cannot store"
+            },
         )
     if database_unavailable(exc):
         log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0:1])

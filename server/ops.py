@@ -80,6 +80,10 @@ class OpsSettings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         None, description="if set, GET /metrics needs `Authorization: Bearer <token>`"
     )
+    metrics_open: bool = Field(
+        False,
+        description="GET /metrics without a token or a signed-in user (restrict it at the proxy)",
+    )
     log_format: Literal["json", "text"] = Field("json", description="json or text log lines")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="level of Lookback's own loggers"
@@ -422,8 +426,26 @@ def _describe(model: type[BaseSettings], exc: ValidationError) -> list[str]:
         field = str(err["loc"][0]) if err["loc"] else ""
         name = _env_name(model, field) if field else model.__name__
         message = str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"{name}={err.get('input')!r}: {message}")
+        lines.append(f"{name}={_shown(name, err.get('input'))!r}: {message}")
     return lines
+
+
+SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+
+
+def _shown(name: str, value: object) -> object:
+    """A setting's value as it may be printed: no passwords, tokens or secrets."""
+    if name == "DATABASE_URL" and isinstance(value, str):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(value).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):
+            return "***"
+    if any(word in name.upper() for word in SECRET_WORDS):
+        return "***"
+    return value
 
 
 def settings_problems() -> list[str]:

@@ -8,10 +8,17 @@ without the permission with 403, before the request body is even read.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import JSONResponse, Response
@@ -20,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import POLICY, allowed
+from gis.db.models import User
 
 SESSION_COOKIE = "lookback_session"
 CSRF_COOKIE = "lookback_csrf"
@@ -33,6 +41,108 @@ class LoginRedirect(Exception):
     def __init__(self, next_url: str) -> None:
         super().__init__(next_url)
         self.next_url = next_url
+
+
+# Desktop GIS clients (QGIS, ArcGIS Pro, GDAL) sign in with HTTP Basic on the read-only paths.
+BASIC_PATHS = ("/ogc", "/api/export/")
+BASIC_CHALLENGE = 'Basic realm="Lookback", charset="UTF-8"'
+BASIC_CACHE_S = 60.0
+BASIC_CACHE_SIZE = 1024
+
+
+class AttemptLimiter:
+    """At most ``limit`` attempts per key in a sliding ``window_s``; forgets keys gone quiet."""
+
+    def __init__(self, limit: int, window_s: float = 60.0, max_keys: int = 10_000) -> None:
+        self.limit, self.window_s, self.max_keys = limit, window_s, max_keys
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, now: float | None = None) -> bool:
+        """Record an attempt; True when ``key`` is over the limit."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._hits) >= self.max_keys:
+                self._sweep(now)
+            window = self._hits.setdefault(key, deque())
+            while window and now - window[0] > self.window_s:
+                window.popleft()
+            window.append(now)
+            return len(window) > self.limit
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, w in self._hits.items() if not w or now - w[-1] > self.window_s]:
+            del self._hits[key]
+        while len(self._hits) >= self.max_keys:  # still full of live keys: drop the oldest
+            del self._hits[next(iter(self._hits))]
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+
+SIGN_IN_LIMITER = AttemptLimiter(limit=10)
+_basic_cache: dict[str, tuple[float, str]] = {}
+_basic_lock = threading.Lock()
+
+
+def _basic_pair(header: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise _basic_refused("HTTP Basic 凭据格式错误 malformed Basic credentials") from None
+    name, sep, password = decoded.partition(":")
+    if not sep:
+        raise _basic_refused("HTTP Basic 凭据格式错误 malformed Basic credentials")
+    return name, password
+
+
+def _basic_refused(detail: str = auth.SIGN_IN_REFUSED) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": BASIC_CHALLENGE})
+
+
+def _basic_principal(session: Session, request: Request, header: str) -> Principal:
+    """The user of HTTP Basic credentials: a name and password, or a token as the password.
+
+    Wrong passwords count against the account exactly like the sign-in form (same lockout). A
+    right name and password is remembered for a minute, keyed by a hash of both and bound to
+    the stored password hash, so a client paging through a layer is not slowed by argon2.
+    """
+    if request.method not in SAFE_METHODS or not request.url.path.startswith(BASIC_PATHS):
+        raise HTTPException(
+            401,
+            "HTTP Basic 仅用于 /ogc 与导出 HTTP Basic is accepted on /ogc and the exports only",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    name, password = _basic_pair(header)
+    token_principal = auth.principal_for_token(session, password) if password else None
+    if token_principal is not None and name in ("", token_principal.name):
+        return token_principal
+    ip = request.client.host if request.client else ""
+    key = hashlib.sha256(f"{name}\0{password}".encode()).hexdigest()
+    now = time.monotonic()
+    with _basic_lock:
+        cached = _basic_cache.get(key)
+    if cached and cached[0] > now:
+        user = session.scalar(select(User).where(User.name == name))
+        locked = user is not None and user.locked_until and user.locked_until > datetime.now(UTC)
+        if (
+            user is not None
+            and not user.disabled
+            and not locked
+            and user.password_hash == cached[1]
+        ):
+            return auth.principal_of(user)
+    if SIGN_IN_LIMITER.hit(ip):
+        raise HTTPException(429, "尝试过于频繁，请稍后再试 too many attempts; wait a minute")
+    try:
+        user = auth.verify_password(session, name=name, password=password, ip=ip)
+    except auth.AuthError:
+        raise _basic_refused() from None
+    with _basic_lock:
+        if len(_basic_cache) >= BASIC_CACHE_SIZE:
+            _basic_cache.clear()
+        _basic_cache[key] = (now + BASIC_CACHE_S, user.password_hash or "")
+    return auth.principal_of(user)
 
 
 def _resolve(request: Request) -> Principal | None:
@@ -51,6 +161,8 @@ def _resolve(request: Request) -> Principal | None:
                     "令牌无效或已过期 invalid or expired token",
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
+        elif header.lower().startswith("basic "):
+            principal = _basic_principal(session, request, header)
         elif raw := request.cookies.get(SESSION_COOKIE):
             found = auth.session_principal(session, raw)
             if found is not None:
@@ -61,6 +173,11 @@ def _resolve(request: Request) -> Principal | None:
                         raise HTTPException(403, "CSRF 校验失败 missing or wrong CSRF token")
     request.state.principal = principal
     return principal
+
+
+def current_principal(request: Request) -> Principal | None:
+    """The caller of ``request`` (bearer token, Basic where accepted, or session), or None."""
+    return _resolve(request)
 
 
 class Requires:
@@ -80,8 +197,11 @@ class Requires:
                 raise LoginRedirect(
                     str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
                 )
+            challenge = "Bearer"
+            if request.url.path.startswith(BASIC_PATHS):
+                challenge = f"Bearer, {BASIC_CHALLENGE}"
             raise HTTPException(
-                401, "请先登录 sign in first", headers={"WWW-Authenticate": "Bearer"}
+                401, "请先登录 sign in first", headers={"WWW-Authenticate": challenge}
             )
         if not allowed(self.permission, principal.role):
             raise HTTPException(

@@ -2,9 +2,10 @@
 
 A corpus of payloads (script tags, event-handler attributes, ``</script>``, ``javascript:`` URLs,
 JavaScript template-literal and Jinja syntax, RTL and control characters) goes into township and
-site names, problem fields and complaint text; the county map, the wall, the township wall and the
-township report are opened in Chromium with every popup and tooltip opened. Nothing may run (no
-``window.__pwned``, no dialog, no CSP violation), and the text must read back as text.
+site names, problem fields, inspection notes and complaint text; the county map, the wall, the
+township wall, the township report and the OGC API's HTML pages are opened in Chromium with
+every popup and tooltip opened. Nothing may run (no ``window.__pwned``, no dialog, no CSP
+violation), and the text must read back as text.
 """
 
 from __future__ import annotations
@@ -100,6 +101,16 @@ def hostile_server(db, tmp_path):  # type: ignore[no-untyped-def]
                 township_code=WEST,
             ),
         )
+    with Session(db) as s, s.begin():
+        s.execute(
+            text(
+                "INSERT INTO inspections (uuid, problem_id, inspector, finding, note, accuracy_m,"
+                " observed_at, received_at, township_code, geom) SELECT gen_random_uuid(), id,"
+                " :who, 'checked', :note, 5, now(), now(), township_code,"
+                " ST_SetSRID(ST_MakePoint(113.052, 34.052), 4490) FROM problems"
+            ),
+            {"who": f"巡查员 {PAYLOADS[1]}", "note": f"巡查记录 {HOSTILE}"},
+        )
     headers = make_token(db, "admin")
     app = create_app(engine=db, settings=Settings(home=tmp_path))
     with LiveServer(app) as server:
@@ -135,7 +146,8 @@ def _visit(browser, server, headers, path: str, *, wait: str | None = None) -> s
         assert resp is not None and resp.status == 200, path
         if wait:
             page.wait_for_function(wait, timeout=10000)
-        shown = page.evaluate(OPEN_ALL) if "/reports/" not in path else ""
+        is_map = "/reports/" not in path and "/ogc/" not in path
+        shown = page.evaluate(OPEN_ALL) if is_map else ""
         page.wait_for_timeout(300)
         body = page.inner_text("body")
         assert page.evaluate("() => window.__pwned") is None, path
@@ -169,6 +181,7 @@ def test_hostile_text_shows_as_text_and_never_runs(browser, hostile_server) -> N
     for piece in VISIBLE:
         assert piece in wall, piece
     assert "信访" in wall and "sewage_plant" in wall and "air_station" in wall
+    assert "巡查记录" in wall  # an inspection's note in the ticker
 
     town = _visit(browser, server, headers, f"/map/township/{WEST}?refresh=60", wait=wall_ready)
     assert "{{ 7*7 }}" in town and "<script>window.__pwned" in town
@@ -176,6 +189,9 @@ def test_hostile_text_shows_as_text_and_never_runs(browser, hostile_server) -> N
 
     report = _visit(browser, server, headers, f"/reports/township/{WEST}.html")
     assert "<script>window.__pwned" in report
+
+    ogc = _visit(browser, server, headers, "/ogc/collections/townships/items?f=html")
+    assert "<script>window.__pwned" in ogc and "{{ 7*7 }}" in ogc
 
 
 def test_map_markup_is_never_compiled_as_a_template() -> None:

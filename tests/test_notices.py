@@ -783,6 +783,15 @@ def test_township_users_see_only_their_townships_notices(api) -> None:  # type: 
     assert deliveries["number_matched"] == 4
     assert {d["notice_number"] for d in deliveries["items"]} == {mine["number"]}
     assert client.get("/api/notices/deliveries", headers=h["office"]).json()["number_matched"] == 8
+    # Readers who do not manage notices see who was reached, not their phones and addresses.
+    shown = json.dumps([mine, deliveries, west], ensure_ascii=False)
+    office_view = client.get("/api/notices/deliveries", headers=h["office"]).json()
+    phones = {r["phone"] for d in office_view["items"] for r in d["recipients"] if r.get("phone")}
+    emails = {r["email"] for d in office_view["items"] for r in d["recipients"] if r.get("email")}
+    assert phones and emails
+    assert not any(p in shown for p in phones) and not any(e in shown for e in emails)
+    assert all(d["payload"] is None for d in deliveries["items"] + mine["deliveries"])
+    assert all(d["payload"] for d in office_view["items"])
 
 
 def test_office_manages_contacts_channels_rules_and_runs(api) -> None:  # type: ignore[no-untyped-def]

@@ -177,7 +177,15 @@ def test_metrics_token(client: TestClient, ops_app) -> None:  # type: ignore[no-
         assert right.status_code == 200 and "lookback_http_requests_total" in right.text
     finally:
         ops_app.state.ops_settings = OpsSettings()
-    assert client.get("/metrics", headers={"Authorization": ""}).status_code == 200
+    # No token set: a signed-in reader, or anyone when configured open.
+    anonymous = client.get("/metrics", headers={"Authorization": ""})
+    assert anonymous.status_code == 401 and "signed-in reader" in anonymous.text
+    assert client.get("/metrics").status_code == 200
+    ops_app.state.ops_settings = OpsSettings(metrics_open=True)
+    try:
+        assert client.get("/metrics", headers={"Authorization": ""}).status_code == 200
+    finally:
+        ops_app.state.ops_settings = OpsSettings()
 
 
 def test_settings_problems_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

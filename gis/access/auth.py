@@ -151,10 +151,26 @@ def set_role(
     return user
 
 
-def set_password(session: Session, *, name: str, password: str, actor: str) -> None:
+def set_password(
+    session: Session, *, name: str, password: str, actor: str, keep_session: str | None = None
+) -> None:
+    """Set a new password; every token and every session of the user ends, but ``keep_session``.
+
+    ``keep_session`` is the raw session id of the browser that changed its own password.
+    """
     user = get_user(session, name)
     check_password_policy(password, user_inputs=(name,))
     user.password_hash = _hasher.hash(password)
+    now = datetime.now(UTC)
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    ended = update(WebSession).where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
+    if keep_session:
+        ended = ended.where(WebSession.session_hash != _digest(keep_session))
+    session.execute(ended.values(ended_at=now))
     audit(session, actor=actor, action="password_changed", subject=name)
 
 
@@ -183,45 +199,75 @@ def disable_user(session: Session, *, name: str, actor: str) -> None:
     audit(session, actor=actor, action="user_disabled", subject=name)
 
 
-def _record_failure(
-    session: Session,
-    *,
-    name: str,
-    ip: str,
-    now: datetime,
-    count: bool,
-    action: str = "login_failed",
-) -> None:
-    """Count a failed sign-in in its own transaction, so refusing the caller does not undo it."""
+# One answer for every refused sign-in: it does not tell whether the account exists or is locked.
+SIGN_IN_REFUSED = (
+    "用户名或密码错误，或尝试次数过多已暂时锁定 wrong user name or password, or locked for "
+    f"{int(LOCKOUT.total_seconds() // 60)} minutes after too many failed attempts"
+)
+
+
+def _claim_attempt(session: Session, *, name: str, ip: str, now: datetime) -> bool:
+    """Count a sign-in attempt before the password is checked; False when the account is locked.
+
+    The attempt is counted in its own committed transaction under a row lock, so parallel
+    attempts are counted one after the other and at most :data:`MAX_FAILED_LOGINS` of them
+    reach the password check before the account locks. A right password clears the count.
+    """
     with Session(session.get_bind()) as side, side.begin():
-        if count:
-            user = side.scalar(select(User).where(User.name == name).with_for_update())
-            if user is not None:
-                user.failed_logins += 1
-                if user.failed_logins >= MAX_FAILED_LOGINS:
-                    user.locked_until, user.failed_logins = now + LOCKOUT, 0
-                    audit(side, actor=name, action="account_locked", ip=ip)
+        user = side.scalar(select(User).where(User.name == name).with_for_update())
+        if user is None:
+            return True
+        if user.locked_until and user.locked_until > now:
+            return False
+        if user.locked_until:  # an expired lock: a fresh count
+            user.locked_until, user.failed_logins = None, 0
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            # The last guess allowed is this one; a right password lifts the lock again.
+            user.locked_until = now + LOCKOUT
+        return True
+
+
+def _record_failure(
+    session: Session, *, name: str, ip: str, locked: bool, action: str = "login_failed"
+) -> None:
+    """Audit a refused sign-in in its own transaction, so refusing the caller does not undo it."""
+    with Session(session.get_bind()) as side, side.begin():
+        if locked:
+            user = side.scalar(select(User).where(User.name == name))
+            if user is not None and user.failed_logins >= MAX_FAILED_LOGINS:
+                user.failed_logins = 0
+                audit(side, actor=name, action="account_locked", ip=ip)
         audit(side, actor=name, action=action, ip=ip)
 
 
 def verify_password(
     session: Session, *, name: str, password: str, ip: str = "", now: datetime | None = None
 ) -> User:
-    """The user if the password is right; counts failures and locks the account after 5."""
+    """The user if the password is right; at most 5 wrong guesses, then locked for 15 minutes.
+
+    Every refusal (unknown, disabled or locked account, wrong password) raises the same
+    :class:`AuthError` after the same work, so the answer does not reveal that an account exists.
+    """
     now = now or datetime.now(UTC)
-    user = session.scalar(select(User).where(User.name == name))
-    refused = AuthError("用户名或密码错误 wrong user name or password")
+    refused = AuthError(SIGN_IN_REFUSED)
+    allowed = _claim_attempt(session, name=name, ip=ip, now=now)
+    # The claim was committed beside this session: read the row as it is now.
+    user = session.scalar(
+        select(User).where(User.name == name).execution_options(populate_existing=True)
+    )
     if user is None or user.disabled or not user.password_hash:
         _hasher.hash(password)  # spend the same time as a real check
-        _record_failure(session, name=name, ip=ip, now=now, count=False)
+        _record_failure(session, name=name, ip=ip, locked=False)
         raise refused
-    if user.locked_until and user.locked_until > now:
-        _record_failure(session, name=name, ip=ip, now=now, count=False, action="login_locked")
-        raise AuthError("账户已临时锁定，请稍后再试 account temporarily locked; try again later")
+    if not allowed:
+        _hasher.hash(password)
+        _record_failure(session, name=name, ip=ip, locked=False, action="login_locked")
+        raise refused
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        _record_failure(session, name=name, ip=ip, now=now, count=True)
+        _record_failure(session, name=name, ip=ip, locked=user.locked_until is not None)
         raise refused from None
     user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
@@ -332,6 +332,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _private_file(path: Path) -> BinaryIO:
+    """``path`` opened for writing, created (or reset) readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
+
+
 def _run_dump(bin_dir: Path, conn: _Conn, snapshot: str, out: Path, progress: Progress) -> None:
     """Run pg_dump on the exported snapshot into ``out``, reporting its size as it grows."""
     argv = [
@@ -345,7 +352,9 @@ def _run_dump(bin_dir: Path, conn: _Conn, snapshot: str, out: Path, progress: Pr
         f"--dbname={conn.conninfo}",
     ]
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=conn.env())
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=err, env=conn.env(), umask=0o077
+        )
         while proc.poll() is None:
             progress("dumping database", out.stat().st_size if out.exists() else 0, None)
             time.sleep(0.2)
@@ -381,7 +390,9 @@ def create_backup(
     stem = f".{dest.name}.{os.getpid()}"
     tmp_dump, tmp_tar = folder / f"{stem}.dump.part", folder / f"{stem}.tar.part"
     try:
-        tmp_dump.touch(exist_ok=False)
+        # A backup holds every account's hashes and every channel's settings: owner-only files.
+        tmp_dump.touch(mode=0o600, exist_ok=False)
+        tmp_dump.chmod(0o600)
     except OSError as exc:
         raise _writable_error(dest, exc) from None
     free = shutil.disk_usage(folder).free
@@ -440,7 +451,7 @@ def _write(
         note("packing attachments", done, attachment_bytes)
 
     with (
-        open(tmp_tar, "wb") as raw,
+        _private_file(tmp_tar) as raw,
         tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for name, path in [(DUMP_MEMBER, tmp_dump), *files]:
@@ -830,7 +841,7 @@ def restore_backup(
             report.attachments = _stage_attachments(tar, manifest, stage, note)
             dump = stage / ".database.dump"
             info = tar.getmember(DUMP_MEMBER)
-            with open(dump, "wb") as out:
+            with _private_file(dump) as out:
                 sha, _ = _hash_member(tar, info, out)
         except OSError as exc:
             raise BackupError(

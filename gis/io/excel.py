@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import logging
 import math
 import re
 import unicodedata
@@ -49,6 +50,7 @@ from gis.ledger.writes import (
     update_problem,
 )
 
+log = logging.getLogger("lookback.excel")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OUTCOMES = ("imported", "updated", "unchanged", "skipped", "rejected")
 HEADER_SCAN_ROWS = 30
@@ -1190,10 +1192,15 @@ def _write_row(ctx: _Context, parsed: _Parsed) -> RowOutcome:
     except (_Reject, LedgerError, Conflict) as exc:
         return RowOutcome(parsed.row, "rejected", parsed.code, reason=str(exc))
     except (IntegrityError, DataError) as exc:
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        return RowOutcome(
-            parsed.row, "rejected", parsed.code, reason=f"refused by the database: {first}"
+        # The database's wording names tables, types and values: logged, not reported.
+        first = str(exc.orig).strip().splitlines()[:1] if exc.orig else [type(exc).__name__]
+        log.info("ledger row %s refused by the database: %s", parsed.row, first)
+        reason = (
+            "refused by the database: a value is out of range, too long or cannot be stored"
+            if isinstance(exc, DataError)
+            else "refused by the database: it conflicts with a stored problem"
         )
+        return RowOutcome(parsed.row, "rejected", parsed.code, reason=reason + " / 数据库拒绝")
 
 
 def run_ledger_import(

@@ -60,6 +60,40 @@ def delivery_dict(delivery: NoticeDelivery, number: str | None = None) -> dict[s
     }
 
 
+def _mask_phone(phone: str) -> str:
+    digits = str(phone or "")
+    return "*" * max(len(digits) - 4, 0) + digits[-4:] if digits else ""
+
+
+def _mask_email(email: str) -> str:
+    local, sep, domain = str(email or "").partition("@")
+    return f"{local[:1]}***@{domain}" if sep else ""
+
+
+def without_contacts(entry: dict[str, Any]) -> dict[str, Any]:
+    """A notice or delivery entry for readers who do not manage notices.
+
+    Recipients keep their names, roles and units; phone numbers and e-mail addresses are masked
+    (``*******1234``, ``w***@county.example``) and the payload as sent (which holds them) is left
+    out. Deliveries inside a notice entry are treated the same.
+    """
+    shown = dict(entry)
+    if "recipients" in shown:
+        shown["recipients"] = [
+            {
+                **r,
+                "phone": _mask_phone(r.get("phone", "")),
+                "email": _mask_email(r.get("email", "")),
+            }
+            for r in shown.get("recipients") or []
+        ]
+    if "payload" in shown:
+        shown["payload"] = None
+    if "deliveries" in shown:
+        shown["deliveries"] = [without_contacts(d) for d in shown["deliveries"]]
+    return shown
+
+
 def _notices_select() -> Select:
     return (
         select(Notice, Problem.code, Complaint.code)

@@ -187,4 +187,33 @@ def render_pdf(html: str) -> bytes:
         raise RuntimeError("PDF needs WeasyPrint (pip install weasyprint)")
     from weasyprint import CSS, HTML
 
-    return HTML(string=html).write_pdf(stylesheets=[CSS(string=PDF_CSS)])
+    return HTML(string=html, url_fetcher=local_url_fetcher()).write_pdf(
+        stylesheets=[CSS(string=PDF_CSS)]
+    )
+
+
+def local_url_fetcher() -> Any:
+    """WeasyPrint's fetcher for notices: ``data:`` URIs and files of the templates folder only.
+
+    A notice's text comes from the ledger; an ``<img>`` or stylesheet link in it must not make
+    the server fetch from the network or read other local files while typesetting. Refused
+    resources are left out of the PDF (``fetch`` raises :class:`ValueError`).
+    """
+    from urllib.parse import unquote, urlsplit
+
+    from weasyprint.urls import URLFetcher
+
+    allowed = get_notice_settings().templates.resolve()
+
+    class LocalFetcher(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "file":
+                path = Path(unquote(urlsplit(url).path)).resolve()
+                if not path.is_relative_to(allowed):
+                    raise ValueError(f"notice PDFs load no external resource ({path})")
+            elif scheme != "data":
+                raise ValueError(f"notice PDFs load no external resource ({scheme}:)")
+            return super().fetch(url, headers)
+
+    return LocalFetcher(allowed_protocols=("data", "file"), allow_redirects=False)

@@ -71,6 +71,7 @@ def _check_configuration() -> None:
     """Lookback: 环保督察整改 field inspection and hotspot mapping."""
     validate_settings_or_exit()
 
+
 console = Console(stderr=True)
 
 
@@ -131,8 +132,12 @@ def db_status() -> None:
 
 @db_app.command("url")
 def db_url() -> None:
-    """Print the SQLAlchemy URL of the database in use."""
-    typer.echo(database_url())
+    """Print the SQLAlchemy URL of the database in use (the password shown as ***)."""
+    from sqlalchemy.engine import make_url
+
+    url = database_url()
+    parsed = make_url(url)
+    typer.echo(url if parsed.password is None else parsed.render_as_string(hide_password=True))
 
 
 @db_app.command("upgrade")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from html import escape
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -16,7 +14,7 @@ from sqlalchemy.orm import Session
 from gis.access import auth
 from gis.access.auth import Principal
 from server.deps import EngineDep
-from server.security import CSRF_COOKIE, SESSION_COOKIE, Requires, html_page
+from server.security import CSRF_COOKIE, SESSION_COOKIE, SIGN_IN_LIMITER, Requires, html_page
 
 router = APIRouter(tags=["auth"])
 
@@ -36,18 +34,11 @@ LOGIN_PAGE = """<!DOCTYPE html>
   <button type="submit">登录 Sign in</button>
 </form></main></body></html>"""
 
-# Per-address attempt window on top of the per-account lockout in gis.access.auth.
-_ATTEMPTS: dict[str, deque[float]] = defaultdict(deque)
-MAX_ATTEMPTS_PER_MINUTE = 10
 
-
+# Per-address attempt window on top of the per-account lockout in gis.access.auth (shared with
+# HTTP Basic sign-ins, see server.security).
 def _rate_limited(ip: str) -> bool:
-    now = time.monotonic()
-    window = _ATTEMPTS[ip]
-    while window and now - window[0] > 60:
-        window.popleft()
-    window.append(now)
-    return len(window) > MAX_ATTEMPTS_PER_MINUTE
+    return SIGN_IN_LIMITER.hit(ip)
 
 
 def _safe_next(target: str | None) -> str:
@@ -64,7 +55,7 @@ class LoginBody(BaseModel):
 
 
 def _set_cookies(response: Response, request: Request, raw: str, csrf: str) -> None:
-    secure = request.url.scheme == "https"
+    secure = bool(request.app.state.settings.tls)  # LOOKBACK_TLS, not the scheme a proxy saw
     response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=secure, path="/")
     response.set_cookie(CSRF_COOKIE, csrf, httponly=False, samesite="lax", secure=secure, path="/")
 

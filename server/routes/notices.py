@@ -14,12 +14,19 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from gis.access.permissions import allowed
 from gis.db.models import NoticeDelivery, NoticeRule
 from gis.notices import channels as notice_channels
 from gis.notices import directory, rules
 from gis.notices.config import get_notice_settings
 from gis.notices.delivery import deliver_due, requeue
-from gis.notices.log import delivery_dict, get_notice, list_deliveries, list_notices
+from gis.notices.log import (
+    delivery_dict,
+    get_notice,
+    list_deliveries,
+    list_notices,
+    without_contacts,
+)
 from gis.notices.render import pdf_available, render_pdf
 from gis.notices.runner import run_once
 from server.deps import EngineDep, SessionDep, TodayDep, committing
@@ -27,6 +34,14 @@ from server.security import Reader, forbid_out_of_scope, principal_dep
 
 router = APIRouter(prefix="/api/notices", tags=["notices"])
 NoticeManager = principal_dep("notice:manage")
+
+
+def _for(principal, entries: list[dict]) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Entries as ``principal`` may see them: contact details only for notice managers."""
+    if allowed("notice:manage", principal.role):
+        return entries
+    return [without_contacts(e) for e in entries]
+
 
 Trigger = Literal[
     "warning",
@@ -240,7 +255,7 @@ def deliveries_list(
         limit=limit,
         offset=offset,
     )
-    return {"items": items, "number_matched": total}
+    return {"items": _for(principal, items), "number_matched": total}
 
 
 @router.post("/deliveries/{delivery_id}/retry", summary="Retry a failed delivery now")
@@ -278,7 +293,7 @@ def notices_list(
         limit=limit,
         offset=offset,
     )
-    return {"items": items, "number_matched": total}
+    return {"items": _for(principal, items), "number_matched": total}
 
 
 def _visible(principal, session, notice_id: int):  # type: ignore[no-untyped-def]
@@ -289,7 +304,7 @@ def _visible(principal, session, notice_id: int):  # type: ignore[no-untyped-def
 
 @router.get("/{notice_id}", summary="One notice with its deliveries")
 def notices_read(principal: Reader, notice_id: int, session: SessionDep) -> dict:
-    return _visible(principal, session, notice_id)[1]
+    return _for(principal, [_visible(principal, session, notice_id)[1]])[0]
 
 
 @router.get(
