@@ -22,6 +22,7 @@ import uuid as uuid_mod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,8 @@ from gis import vocab
 from gis.db.models import Attachment, Inspection, Problem
 from gis.field.photos import DEFAULT_MAX_BYTES, CheckedPhoto, PhotoError, check_photo, store_blob
 from gis.geo import coords
-from gis.geo.townships import township_for_point
-from gis.ledger.rebounds import flag_for_inspection
+from gis.geo.townships import township_for_point, township_of_sql
+from gis.ledger.rebounds import flag_for_inspection, inspection_flag_sql
 from gis.ledger.writes import Conflict, LedgerError, record_event
 
 OUTSIDE_COUNTY = "outside_county"
@@ -349,7 +350,12 @@ def _existing(session: Session, uid: uuid_mod.UUID, *, lock: bool = False) -> In
 
 def _same_or_conflict(stored: Inspection, valid: ValidInspection) -> None:
     """Raise Conflict when a stored inspection's payload differs from this one."""
-    if stored.payload_sha256 != valid.payload_sha256:
+    _same_hash_or_conflict(stored.payload_sha256, valid)
+
+
+def _same_hash_or_conflict(stored_sha256: str, valid: ValidInspection) -> None:
+    """Raise Conflict when a stored payload hash differs from this submission's."""
+    if stored_sha256 != valid.payload_sha256:
         raise Conflict(
             f"inspection {valid.uuid} was already submitted with different content; nothing was"
             " changed (a new inspection needs a new uuid) / 该 uuid 已提交过不同内容，未作任何更改"
@@ -491,6 +497,246 @@ def _repeat(
             _attach(session, stored, photo, data, name, actor, attachments_dir, at, limits)
         )
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Storing in one statement (submissions without photos)
+# ---------------------------------------------------------------------------------------------
+
+_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4490)"
+_ROW_COLUMNS = """id, uuid, problem_id, inspector, finding, category, note, accuracy_m, observed_at,
+    received_at, source_crs, source_lon, source_lat, township_code, payload_sha256, flags,
+    ST_X(geom) AS x, ST_Y(geom) AS y"""
+
+
+def _store_sql() -> str:
+    """One statement: idempotency check, problem, township, flags, insert, rebounds, answer.
+
+    The problem is looked up by code within the inspector's townships (``:towns``, NULL for
+    every township); nothing is inserted when the UUID is already stored (the stored row is
+    answered) or when a given problem code is not found (``problem_missing``). The row is
+    inserted with ``ON CONFLICT (uuid) DO NOTHING``: when a concurrent request stored the UUID
+    first, no row comes back and the caller reads the committed one.
+    """
+    rebound_sql, _ = inspection_flag_sql("ins")
+    return f"""
+    WITH existing AS (
+        SELECT {_ROW_COLUMNS} FROM inspections WHERE uuid = :uuid
+    ), prob AS (
+        SELECT p.id, p.code, p.category,
+               ST_Distance(p.geom::geography, {_POINT}::geography) AS distance
+        FROM problems p
+        WHERE p.code = CAST(:problem_code AS text)
+          AND (CAST(:towns AS text[]) IS NULL OR p.township_code = ANY(CAST(:towns AS text[])))
+        LIMIT 1
+    ), town AS (
+        SELECT {township_of_sql(_POINT)} AS code
+    ), v AS (
+        SELECT prob.id AS problem_id, prob.category AS problem_category, prob.distance,
+               town.code AS township_code,
+               to_jsonb(ARRAY(
+                   SELECT DISTINCT f COLLATE "C" FROM unnest(
+                       CAST(:flags AS text[])
+                       || CASE WHEN town.code IS NULL THEN ARRAY['{OUTSIDE_COUNTY}'] END
+                       || CASE WHEN prob.distance > :off_site_m THEN ARRAY['{OFF_SITE}'] END
+                   ) f ORDER BY 1
+               )) AS flags
+        FROM town LEFT JOIN prob ON true
+    ), ins AS (
+        INSERT INTO inspections (uuid, problem_id, inspector, finding, category, note,
+            accuracy_m, observed_at, received_at, source_crs, source_lon, source_lat,
+            township_code, payload_sha256, flags, geom)
+        SELECT CAST(:uuid AS uuid), v.problem_id, CAST(:inspector AS text),
+               CAST(:finding AS text), COALESCE(CAST(:category AS text), v.problem_category),
+               CAST(:note AS text), CAST(:accuracy_m AS double precision),
+               CAST(:observed_at AS timestamptz), CAST(:received_at AS timestamptz),
+               CAST(:source_crs AS text), CAST(:source_lon AS double precision),
+               CAST(:source_lat AS double precision), v.township_code,
+               CAST(:payload_sha256 AS text), v.flags, {_POINT}
+        FROM v
+        WHERE NOT EXISTS (SELECT 1 FROM existing)
+          AND (CAST(:problem_code AS text) IS NULL OR v.problem_id IS NOT NULL)
+        ON CONFLICT (uuid) DO NOTHING
+        RETURNING *
+    ), reb AS (
+        {rebound_sql}
+    ), answer AS (
+        SELECT {_ROW_COLUMNS}, true AS created FROM ins
+        UNION ALL
+        SELECT *, false AS created FROM existing
+    )
+    SELECT a.*,
+           (SELECT code FROM problems WHERE id = a.problem_id) AS problem_code,
+           (SELECT distance FROM v) AS distance,
+           EXISTS (SELECT 1 FROM existing) AS repeat,
+           CAST(:problem_code AS text) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prob)
+               AS problem_missing,
+           ARRAY(SELECT id FROM reb ORDER BY id) AS rebounds,
+           (SELECT COALESCE(json_agg(json_build_object(
+                'sha256', t.sha256, 'media_type', t.media_type, 'size_bytes', t.size_bytes,
+                'filename', t.filename, 'exif_lon', t.exif_lon, 'exif_lat', t.exif_lat)
+                ORDER BY t.id), '[]'::json)
+            FROM attachments t WHERE t.inspection_id = a.id AND NOT a.created) AS photos
+    FROM (SELECT 1) one LEFT JOIN answer a ON true
+    """
+
+
+@lru_cache(maxsize=1)
+def _store_statement() -> Any:
+    """The compiled store statement (its text never changes, so the driver prepares it)."""
+    return text(_store_sql())
+
+
+@dataclass
+class Stored:
+    """A submission answered by :func:`store_inspection`: the JSON-ready body and what it did."""
+
+    body: dict[str, Any]
+    created: bool
+    suspected_rebounds: list[int] = field(default_factory=list)
+
+
+def _photo_out(photo: Mapping[str, Any], uid: str) -> dict[str, Any]:
+    """A stored photo's JSON description (as :func:`attachment_dict`) from its JSON in SQL."""
+    return {**photo, "url": f"/api/inspections/{uid}/photos/{photo['sha256']}"}
+
+
+def _row_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored inspection as :func:`inspection_dict` gives it, from the store statement."""
+    uid = str(row["uuid"])
+    return {
+        "uuid": uid,
+        "id": row["id"],
+        "problem_code": row["problem_code"],
+        "inspector": row["inspector"],
+        "finding": row["finding"],
+        "category": row["category"],
+        "note": row["note"],
+        "lon": round(float(row["x"]), 8),
+        "lat": round(float(row["y"]), 8),
+        "accuracy_m": row["accuracy_m"],
+        "source_crs": row["source_crs"],
+        "source_lon": row["source_lon"],
+        "source_lat": row["source_lat"],
+        "township_code": row["township_code"],
+        "observed_at": _iso(row["observed_at"]),
+        "received_at": _iso(row["received_at"]),
+        "flags": list(row["flags"] or []),
+        "photos": [_photo_out(p, uid) for p in row["photos"] or []],
+    }
+
+
+def _store_params(
+    valid: ValidInspection, at: datetime, limits: FieldSettings, townships: Sequence[str] | None
+) -> dict[str, Any]:
+    """The store statement's parameters for one validated submission."""
+    flags = set(valid.time_flags)
+    if valid.accuracy_m is not None and valid.accuracy_m > limits.poor_accuracy_m:
+        flags.add(POOR_ACCURACY)
+    if valid.position_source == "map":
+        flags.add(MAP_PICKED)
+    _, rebound_params = inspection_flag_sql("ins")
+    return {
+        **rebound_params,
+        "uuid": valid.uuid,
+        "problem_code": valid.problem_code,
+        "towns": list(townships) if townships is not None else None,
+        "flags": sorted(flags),
+        "off_site_m": off_site_limit_m(valid.accuracy_m, limits),
+        "inspector": valid.inspector,
+        "finding": valid.finding,
+        "category": valid.category,
+        "note": valid.note,
+        "accuracy_m": valid.accuracy_m,
+        "observed_at": valid.observed_at,
+        "received_at": at,
+        "source_crs": valid.crs,
+        "source_lon": valid.source_lon,
+        "source_lat": valid.source_lat,
+        "payload_sha256": valid.payload_sha256,
+        "lon": valid.lon,
+        "lat": valid.lat,
+    }
+
+
+def _event_after(valid: ValidInspection, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``inspection`` event's ``after`` of a new inspection of a problem."""
+    distance = row["distance"]
+    return {
+        "finding": valid.finding,
+        "inspection_uuid": str(valid.uuid),
+        "inspection_id": row["id"],
+        "flags": list(row["flags"]),
+        "distance_m": round(distance, 1) if distance is not None else None,
+        "observed_at": valid.observed_at.isoformat(),
+        "photos": 0,
+    }
+
+
+def _problem_missing(valid: ValidInspection) -> LedgerError:
+    return LedgerError(
+        f"problem_code {valid.problem_code!r}: no such problem / 问题编号不存在",
+        field="problem_code",
+    )
+
+
+def store_valid(
+    session: Session,
+    valid: ValidInspection,
+    *,
+    at: datetime,
+    limits: FieldSettings,
+    townships: Sequence[str] | None = None,
+) -> Stored:
+    """Store a validated submission without photos with one statement (two with a problem).
+
+    The same answers as :func:`submit_inspection`: the stored result for a repeat of the same
+    content, :class:`Conflict` for other content under a stored UUID, a LedgerError on
+    ``problem_code`` for a problem that does not exist or is outside ``townships``. The event of
+    an inspection of a problem goes through :func:`record_event`. The caller commits.
+    """
+    row = session.execute(
+        _store_statement(), _store_params(valid, at, limits, townships)
+    ).mappings().one()
+    if row["id"] is None:
+        if row["problem_missing"]:
+            raise _problem_missing(valid)
+        # A concurrent request stored this UUID first: answer with what it committed.
+        stored = _existing(session, valid.uuid)
+        assert stored is not None
+        _same_or_conflict(stored, valid)
+        return Stored(body=inspection_dict(session, stored), created=False)
+    if not row["created"]:
+        _same_hash_or_conflict(row["payload_sha256"], valid)
+        return Stored(body=_row_body(row), created=False)
+    if row["problem_id"] is not None:
+        record_event(
+            session,
+            Problem(id=row["problem_id"]),  # only its id is read; no need to load it
+            actor=valid.inspector,
+            action="inspection",
+            at=at,
+            reason=valid.note[:500],
+            after=_event_after(valid, row),
+        )
+        session.flush()
+    return Stored(body=_row_body(row), created=True, suspected_rebounds=list(row["rebounds"]))
+
+
+def store_inspection(
+    session: Session,
+    raw: Mapping[str, Any],
+    *,
+    inspector: str,
+    now: datetime | None = None,
+    limits: FieldSettings | None = None,
+    townships: Sequence[str] | None = None,
+) -> Stored:
+    """Validate and store a submission without photos (see :func:`store_valid`)."""
+    limits = limits or FieldSettings()
+    at = now or datetime.now(UTC)
+    valid = validate(raw, inspector=inspector, now=at, limits=limits)
+    return store_valid(session, valid, at=at, limits=limits, townships=townships)
 
 
 def get_inspection(session: Session, uid: str | uuid_mod.UUID) -> Inspection | None:

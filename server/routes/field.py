@@ -32,6 +32,7 @@ from gis.field.inspections import (
     attachment_dict,
     get_inspection,
     inspection_dict,
+    store_inspection,
     submit_inspection,
 )
 from gis.field.nearby import hints, nearest_open_problems, offline_pack
@@ -295,10 +296,39 @@ def _visible(principal: Principal, inspection: Inspection) -> bool:
     return inspection.inspector == principal.name or principal.can_see(inspection.township_code)
 
 
+def _hints_for(session: Session, body: dict, principal: Principal, limits: FieldSettings) -> dict:
+    """The hints answered with a stored inspection (it is not its own duplicate)."""
+    return hints(
+        session,
+        body["lon"],
+        body["lat"],
+        category=body["category"],
+        problem_code=body["problem_code"],
+        duplicate_radius_m=limits.duplicate_radius_m,
+        townships=principal.townships,
+        exclude_uuid=body["uuid"],
+    )
+
+
 def _submit(app: FastAPI, raw: dict, principal: Principal, photos: list) -> tuple[int, dict]:
-    """Store one submission in its own transaction; answer only after it committed."""
+    """Store one submission in its own transaction; answer only after it committed.
+
+    Without photos: one statement stores it (two for an inspection of a problem: its event)
+    and one more gives the hints, in the same transaction.
+    """
     limits = field_limits(app)
     with Session(app.state.engine, expire_on_commit=False) as session:
+        if not photos:
+            with session.begin():
+                stored = store_inspection(
+                    session, raw, inspector=principal.name, limits=limits,
+                    townships=principal.townships,
+                )
+                body = stored.body
+                body["created"] = stored.created
+                body["suspected_rebounds"] = stored.suspected_rebounds
+                body["hints"] = _hints_for(session, body, principal, limits)
+            return (201 if stored.created else 200), body
         try:
             with session.begin():
                 result = submit_inspection(
@@ -315,16 +345,7 @@ def _submit(app: FastAPI, raw: dict, principal: Principal, photos: list) -> tupl
             raise HTTPException(exc.status, exc.message) from None
         body["created"] = result.created
         body["suspected_rebounds"] = result.suspected_rebounds
-        body["hints"] = hints(
-            session,
-            body["lon"],
-            body["lat"],
-            category=body["category"],
-            problem_code=body["problem_code"],
-            duplicate_radius_m=limits.duplicate_radius_m,
-            townships=principal.townships,
-            exclude_uuid=body["uuid"],
-        )
+        body["hints"] = _hints_for(session, body, principal, limits)
     return (201 if result.created else 200), body
 
 
