@@ -30,6 +30,7 @@ from geoalchemy2.shape import to_shape
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gis import vocab
@@ -737,6 +738,272 @@ def store_inspection(
     at = now or datetime.now(UTC)
     valid = validate(raw, inspector=inspector, now=at, limits=limits)
     return store_valid(session, valid, at=at, limits=limits, townships=townships)
+
+
+# ---------------------------------------------------------------------------------------------
+# A batch of submissions (the offline queue's flush)
+# ---------------------------------------------------------------------------------------------
+
+BATCH_MAX = 500
+STORED, DUPLICATE, REJECTED = "stored", "duplicate", "rejected"
+
+
+def _batch_sql() -> str:
+    """One statement storing many validated submissions (rows of ``:items``, a JSON array).
+
+    Per item as :func:`_store_sql`: stored UUIDs are left alone and answered, the problem is
+    found within ``:towns``, township and flags are set, the rebound check runs on the rows
+    inserted. One answer row per item, by ``idx``.
+    """
+    rebound_sql, _ = inspection_flag_sql("ins")
+    point = "ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4490)"
+    return f"""
+    WITH items AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS i(
+            idx int, uuid uuid, problem_code text, flags jsonb, off_site_m float8,
+            finding text, category text, note text, accuracy_m float8, observed_at timestamptz,
+            source_crs text, source_lon float8, source_lat float8, payload_sha256 text,
+            lon float8, lat float8)
+    ), existing AS (
+        SELECT x.uuid, x.id, x.payload_sha256, x.flags, x.township_code, x.problem_id
+        FROM inspections x WHERE x.uuid IN (SELECT uuid FROM items)
+    ), v AS (
+        SELECT i.*, p.id AS problem_id, p.category AS problem_category,
+               ST_Distance(p.geom::geography, {point}::geography) AS distance,
+               {township_of_sql(point)} AS township_code
+        FROM items i
+        LEFT JOIN LATERAL (
+            SELECT p.id, p.category, p.geom FROM problems p
+            WHERE p.code = i.problem_code
+              AND (CAST(:towns AS text[]) IS NULL
+                   OR p.township_code = ANY(CAST(:towns AS text[])))
+            LIMIT 1
+        ) p ON true
+        WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.uuid = i.uuid)
+    ), ins AS (
+        INSERT INTO inspections (uuid, problem_id, inspector, finding, category, note,
+            accuracy_m, observed_at, received_at, source_crs, source_lon, source_lat,
+            township_code, payload_sha256, flags, geom)
+        SELECT v.uuid, v.problem_id, CAST(:inspector AS text), v.finding,
+               COALESCE(v.category, v.problem_category), v.note, v.accuracy_m, v.observed_at,
+               CAST(:received_at AS timestamptz), v.source_crs, v.source_lon, v.source_lat,
+               v.township_code, v.payload_sha256,
+               to_jsonb(ARRAY(
+                   SELECT DISTINCT f COLLATE "C" FROM unnest(
+                       ARRAY(SELECT jsonb_array_elements_text(v.flags))
+                       || CASE WHEN v.township_code IS NULL THEN ARRAY['{OUTSIDE_COUNTY}'] END
+                       || CASE WHEN v.distance > v.off_site_m THEN ARRAY['{OFF_SITE}'] END
+                   ) f ORDER BY 1
+               )),
+               ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4490)
+        FROM v
+        WHERE v.problem_code IS NULL OR v.problem_id IS NOT NULL
+        ORDER BY v.idx
+        ON CONFLICT (uuid) DO NOTHING
+        RETURNING *
+    ), reb AS (
+        {rebound_sql}
+    )
+    SELECT i.idx, COALESCE(n.id, e.id) AS id, n.id IS NOT NULL AS created,
+           e.payload_sha256 AS stored_sha256,
+           COALESCE(n.flags, e.flags) AS flags,
+           COALESCE(n.township_code, e.township_code) AS township_code,
+           (SELECT code FROM problems WHERE id = COALESCE(n.problem_id, e.problem_id))
+               AS problem_code,
+           n.problem_id AS new_problem_id, v.distance,
+           e.id IS NULL AND i.problem_code IS NOT NULL AND v.problem_id IS NULL
+               AS problem_missing,
+           ARRAY(SELECT r.id FROM reb r WHERE r.trigger_id = n.id ORDER BY r.id) AS rebounds
+    FROM items i
+    LEFT JOIN ins n ON n.uuid = i.uuid
+    LEFT JOIN existing e ON e.uuid = i.uuid
+    LEFT JOIN v ON v.idx = i.idx
+    ORDER BY i.idx
+    """
+
+
+@lru_cache(maxsize=1)
+def _batch_statement() -> Any:
+    return text(_batch_sql())
+
+
+def _rejected(index: int, uid: Any, exc: LedgerError | Conflict) -> dict[str, Any]:
+    """A rejected item's answer: the reason, the field it names, the status it would get alone."""
+    return {
+        "index": index,
+        "uuid": str(uid) if uid is not None else None,
+        "status": REJECTED,
+        "reason": str(exc),
+        "field": getattr(exc, "field", None),
+        "status_code": 409 if isinstance(exc, Conflict) else 422,
+    }
+
+
+def _answered(index: int, valid: ValidInspection, row: Mapping[str, Any], status: str) -> dict:
+    return {
+        "index": index,
+        "uuid": str(valid.uuid),
+        "status": status,
+        "id": row["id"],
+        "problem_code": row["problem_code"],
+        "township_code": row["township_code"],
+        "flags": list(row["flags"] or []),
+        "suspected_rebounds": list(row.get("rebounds") or []),
+    }
+
+
+def _one_by_one(
+    session: Session,
+    valids: dict[int, ValidInspection],
+    answers: list[dict[str, Any] | None],
+    first_of: dict[uuid_mod.UUID, int],
+    repeats: list[int],
+    at: datetime,
+    limits: FieldSettings,
+    townships: Sequence[str] | None,
+) -> list[dict[str, Any]]:
+    """Store the valid items of a batch each in its own savepoint (the slow, careful path)."""
+    for index in sorted(first_of.values()) + repeats:
+        valid = valids[index]
+        try:
+            with session.begin_nested():
+                stored = store_valid(session, valid, at=at, limits=limits, townships=townships)
+        except (LedgerError, Conflict) as exc:
+            answers[index] = _rejected(index, valid.uuid, exc)
+        except DBAPIError as exc:
+            reason = str(exc.orig or exc).splitlines()[0]
+            answers[index] = _rejected(
+                index, valid.uuid, LedgerError(f"not stored: {reason} / 未能保存")
+            )
+        else:
+            row = {**stored.body, "rebounds": stored.suspected_rebounds}
+            answers[index] = _answered(
+                index, valid, row, STORED if stored.created else DUPLICATE
+            )
+    return [a for a in answers if a is not None]
+
+
+def store_batch(
+    session: Session,
+    raws: Sequence[Any],
+    *,
+    inspector: str,
+    now: datetime | None = None,
+    limits: FieldSettings | None = None,
+    townships: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Store up to :data:`BATCH_MAX` submissions without photos; one answer per item, in order.
+
+    Each item is ``stored``, a ``duplicate`` (its UUID holds the same content: nothing changed)
+    or ``rejected`` with the reason, the field and the status it would get on its own (422, or
+    409 for a UUID already used for other content). Every item gets the validation, flags,
+    township and rebound check of :func:`store_inspection`; one bad item costs only itself.
+    All valid items go in one statement (the events of inspections of problems in one more);
+    the caller commits.
+    """
+    limits = limits or FieldSettings()
+    at = now or datetime.now(UTC)
+    if len(raws) > BATCH_MAX:
+        raise LedgerError(
+            f"a batch holds at most {BATCH_MAX} items; this one has {len(raws)}"
+            f" / 每批最多 {BATCH_MAX} 条", field="items",
+        )
+    answers: list[dict[str, Any] | None] = [None] * len(raws)
+    valids: dict[int, ValidInspection] = {}
+    first_of: dict[uuid_mod.UUID, int] = {}
+    repeats: list[int] = []
+    for index, raw in enumerate(raws):
+        try:
+            valid = validate(raw, inspector=inspector, now=at, limits=limits)
+        except LedgerError as exc:
+            uid = raw.get("uuid") if isinstance(raw, Mapping) else None
+            answers[index] = _rejected(index, uid, exc)
+            continue
+        valids[index] = valid
+        if valid.uuid in first_of:
+            repeats.append(index)  # answered after the first one with this uuid
+        else:
+            first_of[valid.uuid] = index
+    rows: dict[int, Mapping[str, Any]] = {}
+    if first_of:
+        items = []
+        for index in first_of.values():
+            valid = valids[index]
+            params = _store_params(valid, at, limits, townships)
+            items.append({
+                "idx": index, "uuid": str(valid.uuid), "problem_code": valid.problem_code,
+                "flags": params["flags"], "off_site_m": params["off_site_m"],
+                "finding": valid.finding, "category": valid.category, "note": valid.note,
+                "accuracy_m": valid.accuracy_m, "observed_at": valid.observed_at.isoformat(),
+                "source_crs": valid.crs, "source_lon": valid.source_lon,
+                "source_lat": valid.source_lat, "payload_sha256": valid.payload_sha256,
+                "lon": valid.lon, "lat": valid.lat,
+            })
+        _, rebound_params = inspection_flag_sql("ins")
+        try:
+            with session.begin_nested():
+                result = session.execute(_batch_statement(), {
+                    **rebound_params, "items": json.dumps(items), "inspector": inspector,
+                    "received_at": at,
+                    "towns": list(townships) if townships is not None else None,
+                }).mappings()
+                rows = {r["idx"]: r for r in result}
+        except DBAPIError:
+            # Something the validation did not foresee: store item by item, so that only the
+            # item at fault is rejected.
+            return _one_by_one(session, valids, answers, first_of, repeats, at, limits, townships)
+    events = False
+    for index in first_of.values():
+        valid, row = valids[index], rows[index]
+        if row["id"] is None:
+            if row["problem_missing"]:
+                answers[index] = _rejected(index, valid.uuid, _problem_missing(valid))
+                continue
+            stored = _existing(session, valid.uuid)  # stored meanwhile by a concurrent request
+            assert stored is not None
+            row = {"id": stored.id, "problem_code": None, "township_code": stored.township_code,
+                   "flags": stored.flags, "stored_sha256": stored.payload_sha256,
+                   "created": False}
+            if stored.problem_id is not None:
+                row["problem_code"] = session.scalar(
+                    select(Problem.code).where(Problem.id == stored.problem_id))
+            rows[index] = row
+        if not row["created"]:
+            try:
+                _same_hash_or_conflict(row["stored_sha256"], valid)
+            except Conflict as exc:
+                answers[index] = _rejected(index, valid.uuid, exc)
+            else:
+                answers[index] = _answered(index, valid, row, DUPLICATE)
+            continue
+        answers[index] = _answered(index, valid, row, STORED)
+        if row["new_problem_id"] is not None:
+            record_event(
+                session,
+                Problem(id=row["new_problem_id"]),  # only its id is read
+                actor=inspector,
+                action="inspection",
+                at=at,
+                reason=valid.note[:500],
+                after=_event_after(valid, row),
+            )
+            events = True
+    if events:
+        session.flush()
+    for index in repeats:
+        valid = valids[index]
+        first = first_of[valid.uuid]
+        try:
+            if answers[first]["status"] == REJECTED:  # type: ignore[index]
+                raise LedgerError(answers[first]["reason"],  # type: ignore[index]
+                                  field=answers[first]["field"])  # type: ignore[index]
+            _same_hash_or_conflict(valids[first].payload_sha256, valid)
+        except (LedgerError, Conflict) as exc:
+            answers[index] = _rejected(index, valid.uuid, exc)
+        else:
+            answers[index] = {**answers[first], "index": index, "status": DUPLICATE,  # type: ignore[dict-item]
+                              "suspected_rebounds": []}
+    return [a for a in answers if a is not None]
 
 
 def get_inspection(session: Session, uid: str | uuid_mod.UUID) -> Inspection | None:

@@ -30,7 +30,7 @@ _MATCH = """
          BETWEEN 0 AND :window
     WHERE {row} AND x.geom IS NOT NULL AND x.category IS NOT NULL {extra}
     ON CONFLICT DO NOTHING
-    RETURNING id
+    RETURNING id, {fk} AS trigger_id
 """
 
 
@@ -70,11 +70,11 @@ def flag_for_inspection(session: Session, inspection_id: int) -> list[int]:
 
 
 def inspection_flag_sql(source: str) -> tuple[str, dict]:
-    """The rule of :func:`flag_for_inspection` as one ``INSERT … RETURNING id`` over ``source``.
+    """The rule of :func:`flag_for_inspection` as one ``INSERT … RETURNING`` over ``source``.
 
     ``source`` names a relation of new inspection rows (e.g. a data-modifying CTE's
     ``RETURNING *``), so the check can run inside the statement that stores them. Returns the
-    SQL and its parameters (``radius``, ``window``, ``tz``).
+    SQL (returning ``id`` and ``trigger_id``, the inspection's id) and its parameters.
     """
     settings = get_settings()
     sql = _MATCH.format(
