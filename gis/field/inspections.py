@@ -174,13 +174,22 @@ def _time(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_GEODETIC = ("wgs84", "cgcs2000")
+
+
+@lru_cache(maxsize=32)
+def _allowed(enum: type[vocab.Labelled]) -> tuple[str, ...]:
+    """The values of a vocabulary (they are fixed while the process runs)."""
+    return tuple(vocab.values(enum))
+
+
 def _vocab(value: Any, name: str, enum: type[vocab.Labelled], *, required: bool) -> str | None:
     """Return a vocabulary value, None when optional and absent, or raise LedgerError."""
     if value is None or value == "":
         if required:
             raise LedgerError(f"{name} is required / 缺少 {name}", field=name)
         return None
-    allowed = vocab.values(enum)
+    allowed = _allowed(enum)
     if value not in allowed:
         raise LedgerError(
             f"{name} {value!r} is not one of {', '.join(allowed)} / {name} 取值无效",
@@ -230,7 +239,10 @@ def validate(
         src_lon, src_lat = coords.validate_lonlat(raw.get("lon"), raw.get("lat"))
     except coords.CoordinateError as exc:
         raise LedgerError(exc.message, field=exc.field) from None
-    lon, lat = coords.to_wgs84(src_lon, src_lat, crs)
+    if crs in _GEODETIC:
+        lon, lat = src_lon, src_lat  # the datums the ledger stores: nothing to convert
+    else:
+        lon, lat = coords.to_wgs84(src_lon, src_lat, crs)
     accuracy = raw.get("accuracy_m")
     if accuracy is not None:
         accuracy = _number(accuracy, "accuracy_m", "定位精度")
@@ -627,22 +639,27 @@ def _row_body(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _store_params(
-    valid: ValidInspection, at: datetime, limits: FieldSettings, townships: Sequence[str] | None
-) -> dict[str, Any]:
-    """The store statement's parameters for one validated submission."""
+def _point_flags(valid: ValidInspection, limits: FieldSettings) -> list[str]:
+    """The flags known from the submission alone (the statement adds township and distance)."""
     flags = set(valid.time_flags)
     if valid.accuracy_m is not None and valid.accuracy_m > limits.poor_accuracy_m:
         flags.add(POOR_ACCURACY)
     if valid.position_source == "map":
         flags.add(MAP_PICKED)
+    return sorted(flags)
+
+
+def _store_params(
+    valid: ValidInspection, at: datetime, limits: FieldSettings, townships: Sequence[str] | None
+) -> dict[str, Any]:
+    """The store statement's parameters for one validated submission."""
     _, rebound_params = inspection_flag_sql("ins")
     return {
         **rebound_params,
         "uuid": valid.uuid,
         "problem_code": valid.problem_code,
         "towns": list(townships) if townships is not None else None,
-        "flags": sorted(flags),
+        "flags": _point_flags(valid, limits),
         "off_site_m": off_site_limit_m(valid.accuracy_m, limits),
         "inspector": valid.inspector,
         "finding": valid.finding,
@@ -813,9 +830,12 @@ def _batch_sql() -> str:
            n.problem_id AS new_problem_id, v.distance,
            e.id IS NULL AND i.problem_code IS NOT NULL AND v.problem_id IS NULL
                AS problem_missing,
-           ARRAY(SELECT r.id FROM reb r WHERE r.trigger_id = n.id ORDER BY r.id) AS rebounds
+           COALESCE(rb.ids, '{{}}') AS rebounds
     FROM items i
     LEFT JOIN ins n ON n.uuid = i.uuid
+    LEFT JOIN (
+        SELECT trigger_id, array_agg(id ORDER BY id) AS ids FROM reb GROUP BY trigger_id
+    ) rb ON rb.trigger_id = n.id
     LEFT JOIN existing e ON e.uuid = i.uuid
     LEFT JOIN v ON v.idx = i.idx
     ORDER BY i.idx
@@ -929,10 +949,10 @@ def store_batch(
         items = []
         for index in first_of.values():
             valid = valids[index]
-            params = _store_params(valid, at, limits, townships)
             items.append({
                 "idx": index, "uuid": str(valid.uuid), "problem_code": valid.problem_code,
-                "flags": params["flags"], "off_site_m": params["off_site_m"],
+                "flags": _point_flags(valid, limits),
+                "off_site_m": off_site_limit_m(valid.accuracy_m, limits),
                 "finding": valid.finding, "category": valid.category, "note": valid.note,
                 "accuracy_m": valid.accuracy_m, "observed_at": valid.observed_at.isoformat(),
                 "source_crs": valid.crs, "source_lon": valid.source_lon,
