@@ -632,15 +632,16 @@ def features_page(
     )
     sql = f"""
         WITH rows AS (
-            SELECT {key} AS page_key, row_number() OVER (ORDER BY {key} {order}) AS page_n,
-                   {ALIAS}.*
+            SELECT {key} AS page_key, {ALIAS}.*
             FROM {collection.table} {ALIAS}
             WHERE {clause}
             ORDER BY {key} {order}
             LIMIT :limit + 1 {skip}
         ), page AS (
             SELECT {_feature_sql(collection, query.crs)} AS feature, {ALIAS}.page_key AS k
-            FROM rows {ALIAS} {collection.joins}
+            FROM (
+                SELECT *, row_number() OVER (ORDER BY page_key {order}) AS page_n FROM rows
+            ) {ALIAS} {collection.joins}
             WHERE {ALIAS}.page_n <= :limit
         )
         SELECT (SELECT COALESCE(json_agg(feature ORDER BY k), '[]'::json)::text FROM page),
