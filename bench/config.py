@@ -44,6 +44,12 @@ class Config:
     demo_scale: int = 0
     out_dir: Path = OUT_DIR
     write_markdown: bool = True
+    # which cases run (empty: all of them)
+    cases: tuple[str, ...] = ()
+
+    def runs(self, case: str) -> bool:
+        """Whether ``case`` is selected (every case when none was named)."""
+        return not self.cases or case in self.cases
 
     def settings(self) -> dict:
         """The knobs worth printing with the results."""

@@ -89,11 +89,14 @@ def run_suite(
         headers = make_token(db.engine, "admin")
         server = lookback_server(db, cfg.as_of.isoformat())
         ctx = Context(cfg, db, headers, server, log, extent, seat, notes)
-        metrics += _guarded("hotspots", hotspots.run, ctx)
+        if cfg.runs("hotspots"):
+            metrics += _guarded("hotspots", hotspots.run, ctx)
         with server:
             for name, case in (("wall", wall.run), ("ogc", ogc.run), ("ingest", ingest.run)):
-                metrics += _guarded(name, case, ctx)
-        metrics += _guarded("townships", townships.run, ctx)
+                if cfg.runs(name):
+                    metrics += _guarded(name, case, ctx)
+        if cfg.runs("townships"):
+            metrics += _guarded("townships", townships.run, ctx)
         if cfg.demo_scale:
             metrics += _guarded("demo at scale", lambda c: [_demo_at_scale(c)], ctx)
     finally:
@@ -129,6 +132,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="folder for results.json and RESULTS.md (bench/)")
     p.add_argument("--no-pygeoapi", action="store_true", help="do not start the pygeoapi peer")
     p.add_argument("--no-markdown", action="store_true", help="write results.json only")
+    p.add_argument("--cases", help="comma-separated cases to run (hotspots, wall, ogc, ingest, "
+                   "townships; default all); the demo load always runs")
     return p.parse_args(argv)
 
 
@@ -141,6 +146,7 @@ def config_from(args: argparse.Namespace) -> Config:
         out_dir=args.out,
         run_pygeoapi=False if args.no_pygeoapi else None,
         write_markdown=False if args.no_markdown else None,
+        cases=tuple(c.strip() for c in args.cases.split(",") if c.strip()) if args.cases else None,
     )
 
 

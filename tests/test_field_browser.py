@@ -214,3 +214,75 @@ def test_offline_point_with_photo_syncs_exactly_once(browser, field_site, servic
     assert errors == []
     assert hosts == {"127.0.0.1"}
     context.close()
+
+
+def test_several_queued_points_flush_in_one_batch(browser, field_site) -> None:  # type: ignore[no-untyped-def]
+    """Three points logged offline go up in one POST /api/inspections/batch, photos by PUT."""
+    site = field_site
+    server, engine = site["server"], site["engine"]
+    context = browser.new_context(
+        viewport={"width": 412, "height": 915},
+        geolocation={"longitude": site["lon"], "latitude": site["lat"], "accuracy": 8},
+        permissions=["geolocation"],
+        service_workers="block",
+        locale="zh-CN",
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    posts: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "request",
+        lambda req: posts.append(urlparse(req.url).path) if req.method == "POST" else None,
+    )
+    page.goto(server.url + "/field")
+    page.fill("input[name=name]", "field-inspector")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url(server.url + "/field")
+    page.wait_for_selector("#fix[data-quality=good]")
+    page.wait_for_function("() => window.LookbackField.state.pack !== null")
+    before = _rows(engine, "SELECT count(*) FROM inspections")[0][0]
+
+    context.set_offline(True)
+    page.wait_for_selector("#net[data-state=offline]")
+    uids = []
+    for i, colour in enumerate(("red", "green", "blue")):
+        page.click("#findings button[data-value=checked]")
+        page.fill("#note", f"第 {i + 1} 处")
+        buffer = io.BytesIO()
+        Image.new("RGB", (160, 120), colour).save(buffer, "JPEG", quality=90)
+        page.set_input_files(
+            "#photo-input",
+            files=[{"name": f"IMG_{i}.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}],
+        )
+        page.wait_for_selector("#thumbs .thumb")
+        page.click("#submit")
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#queue li.q-item').length >= {i + 1}"
+        )
+    for item in page.locator("#queue li.q-item[data-state=queued]").all():
+        uids.append(item.get_attribute("data-uuid"))
+    assert len(set(uids)) == 3
+    assert _rows(engine, "SELECT count(*) FROM inspections")[0][0] == before
+
+    posts.clear()
+    context.set_offline(False)
+    for uid in uids:
+        page.wait_for_selector(
+            f"#queue li.q-item[data-uuid='{uid}'][data-state=synced]", timeout=30_000
+        )
+    assert posts.count("/api/inspections/batch") == 1
+    assert "/api/inspections" not in posts
+    stored = _rows(
+        engine,
+        "SELECT i.uuid::text, i.note, count(a.id) FROM inspections i"
+        " LEFT JOIN attachments a ON a.inspection_id = i.id WHERE i.uuid::text = ANY(:u)"
+        " GROUP BY i.uuid, i.note ORDER BY i.note",
+        u=uids,
+    )
+    assert [(note, photos) for _, note, photos in stored] == [
+        ("第 1 处", 1), ("第 2 处", 1), ("第 3 处", 1)
+    ]
+    assert errors == []
+    context.close()

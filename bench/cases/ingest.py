@@ -19,21 +19,19 @@ from bench.loadgen import LoadResult, build_request, run_load
 from bench.report import Metric, at_least, at_most, ratio
 
 RATE_CAP = 3000  # requests prepared per second of load (far above what one worker answers)
+BATCH_SIZE = 500  # items per POST /api/inspections/batch (its limit)
+BATCH_RATE_CAP = 60  # batches prepared per second of load (30,000 inspections/s)
+BATCH_CONNECTIONS = 4
 CHANNELS = ("hotline_12345", "hotline_12369", "online")
 KINDS = {"air": "dust", "water": "river_outfall", "noise": "other"}
 
 
 def inspections_route_served() -> bool:
-    """Whether the app built by ``create_app`` serves ``POST /api/inspections``."""
-    from fastapi.routing import APIRoute
-
+    """Whether the app built by ``create_app`` serves ``POST /api/inspections`` (its OpenAPI)."""
     from server.app import create_app
 
-    app = create_app(engine=_null_engine())
-    return any(
-        isinstance(r, APIRoute) and r.path == "/api/inspections" and "POST" in r.methods
-        for r in app.routes
-    )
+    paths = create_app(engine=_null_engine()).openapi().get("paths", {})
+    return "post" in paths.get("/api/inspections", {})
 
 
 def _null_engine():  # type: ignore[no-untyped-def]
@@ -126,10 +124,14 @@ def run(ctx: Context) -> list[Metric]:
     peer_srv = Server("bench.peers.orm_ingest:create_app", {"LOOKBACK_BENCH_URL": ctx.db.url},
                       ctx.db.root / "orm-peer.log", factory=True)
     with peer_srv:
-        peer_bodies = complaint_bodies(ctx, n, "peer", cfg.seed)
-        theirs = _run(peer_srv, "/complaints", peer_bodies, {}, ctx)
+        if path == "/api/inspections":
+            theirs = _run(peer_srv, "/inspections", inspection_bodies(ctx, n, cfg.seed + 7), {},
+                          ctx)
+        else:
+            theirs = _run(peer_srv, "/complaints", complaint_bodies(ctx, n, "peer", cfg.seed),
+                          {}, ctx)
     peer_name = (f"plain FastAPI + SQLAlchemy ORM insert-per-request ({orm_ingest.__name__}, "
-                 "no auth, no township, no rebound check)")
+                 "no auth, no township, no flags, no rebound check, no hints)")
     our_p50, our_p99 = ours.percentile_ms(50), ours.percentile_ms(99)
     their_p50, their_p99 = theirs.percentile_ms(50), theirs.percentile_ms(99)
     detail = {
@@ -139,7 +141,8 @@ def run(ctx: Context) -> list[Metric]:
         "peer": _summary(theirs),
         "server": "uvicorn, 1 worker, h11 (as installed), the same for both",
     }
-    return [
+    batch = _batch_metric(ctx, theirs.rate, peer_name) if path == "/api/inspections" else []
+    return [*batch,
         Metric("ingest_rate", f"Ingest over HTTP: {endpoint.split(' (')[0]} accepted per second",
                ours.rate, "req/s", target=at_least(400), peer=peer_name,
                peer_value=theirs.rate, ratio=ratio(ours.rate, theirs.rate, higher_is_better=True),
@@ -151,3 +154,42 @@ def run(ctx: Context) -> list[Metric]:
                target=at_most(100), peer=peer_name, peer_value=their_p99,
                ratio=ratio(our_p99, their_p99, higher_is_better=False)),
     ]
+
+
+def _batch_metric(ctx: Context, peer_rate: float, peer_name: str) -> list[Metric]:
+    """``POST /api/inspections/batch``: inspections stored per second, 500 per request."""
+    import json
+    import urllib.request
+
+    cfg = ctx.config
+    srv = ctx.server
+    n = max(4, int((cfg.ingest_s + cfg.ingest_warmup_s) * BATCH_RATE_CAP))
+    points = inspection_bodies(ctx, n * BATCH_SIZE, cfg.seed + 11)
+    batches = [{"items": points[i:i + BATCH_SIZE]} for i in range(0, len(points), BATCH_SIZE)]
+    headers = {**ctx.headers, "Content-Type": "application/json"}
+    probe = urllib.request.Request(f"http://{srv.host}:{srv.port}/api/inspections/batch",
+                                   data=json.dumps(batches[0]).encode(), headers=headers)
+    with urllib.request.urlopen(probe, timeout=120) as answer:  # noqa: S310 - our own server
+        first = json.loads(answer.read())
+    if first.get("stored") != BATCH_SIZE:
+        raise RuntimeError(f"ingest batch: the probe batch was not stored: {str(first)[:300]}")
+    ctx.log(f"ingest: POST /api/inspections/batch, {BATCH_SIZE} per request, "
+            f"{BATCH_CONNECTIONS} connections")
+    raws = [build_request("POST", "/api/inspections/batch", srv.host, srv.port, ctx.headers, b)
+            for b in batches[1:]]
+    result = run_load(srv.host, srv.port, raws, concurrency=BATCH_CONNECTIONS,
+                      duration_s=cfg.ingest_s, warmup_s=cfg.ingest_warmup_s)
+    rate = result.rate * BATCH_SIZE
+    detail = {
+        "endpoint": "POST /api/inspections/batch",
+        "items_per_request": BATCH_SIZE,
+        "connections": BATCH_CONNECTIONS,
+        "Lookback": _summary(result) + f" = {rate:,.0f} inspections/s",
+        "peer": f"{peer_rate:.0f} inspections/s, one per request (the single-insert peer, "
+                "16 connections)",
+    }
+    return [Metric("ingest_batch_rate",
+                   "Ingest over HTTP: inspections stored per second by the batch endpoint",
+                   rate, "inspections/s", target=at_least(10_000), peer=peer_name,
+                   peer_value=peer_rate, ratio=ratio(rate, peer_rate, higher_is_better=True),
+                   detail=detail)]

@@ -1,4 +1,5 @@
-"""OGC API – Features: pages of 1,000 problems with a bbox, Lookback against pygeoapi.
+"""OGC API – Features: pages of 1,000 problems with a bbox, Lookback against pygeoapi; and
+reading the whole collection through ``next`` links, Lookback against tipg.
 
 Both servers get the same list of requests: boxes over the county that each hold at least two
 pages of problems, first and second page (``offset`` 0 and 1,000), from ``ogc_concurrency``
@@ -8,13 +9,14 @@ full page, as the standard asks.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import time
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import text
 
 from bench.config import Context
 from bench.loadgen import Browser, LoadResult, build_request, run_load
-from bench.peers import pygeoapi_server
+from bench.peers import pygeoapi_server, tipg_server
 from bench.report import Metric, at_least, ratio
 
 GRIDS = ((6, 4), (4, 3), (3, 2), (2, 2), (1, 1))  # boxes across and down the county
@@ -71,6 +73,80 @@ def _first_page(host: str, port: int, path: str, headers: dict) -> dict:
     doc = resp.json()
     return {"bytes": len(resp.body), "returned": len(doc.get("features", [])),
             "matched": doc.get("numberMatched")}
+
+
+def page_through(host: str, port: int, first: str, headers: dict, budget_s: float) -> dict:
+    """Follow ``next`` links from ``first`` to the end, again and again for ``budget_s``
+    seconds (one connection, as GDAL and QGIS read); features per second and what was seen."""
+    features = pages = rounds = 0
+    matched: set = set()
+    t0 = time.perf_counter()
+    with Browser(host, port, headers) as browser:
+        while True:
+            path, seen = first, 0
+            while path:
+                _, resp = browser.get(path, accept="application/geo+json")
+                if resp.status != 200:
+                    raise RuntimeError(f"GET {path}: HTTP {resp.status}: {resp.body[:300]!r}")
+                doc = resp.json()
+                seen += len(doc.get("features", []))
+                pages += 1
+                matched.add(doc.get("numberMatched"))
+                nxt = [link["href"] for link in doc.get("links", []) if link.get("rel") == "next"]
+                path = ""
+                if nxt:
+                    parts = urlsplit(nxt[0])
+                    path = parts.path + (f"?{parts.query}" if parts.query else "")
+            features += seen
+            rounds += 1
+            if time.perf_counter() - t0 >= budget_s:
+                break
+    elapsed = time.perf_counter() - t0
+    return {"rate": features / elapsed, "features": features, "pages": pages, "rounds": rounds,
+            "per_round": seen, "matched": sorted(m for m in matched if m is not None),
+            "elapsed_s": elapsed}
+
+
+def _paging_text(r: dict) -> str:
+    return (f"{r['rate']:,.0f} features/s: {r['rounds']} reads of {r['per_round']:,} features "
+            f"({r['pages']} pages) in {r['elapsed_s']:.1f} s; numberMatched {r['matched']}")
+
+
+def paging_metric(ctx: Context) -> Metric:
+    """Reading the whole ``problems`` collection through ``next`` links, Lookback against tipg."""
+    cfg = ctx.config
+    limit = cfg.ogc_limit
+    srv = ctx.server
+    ctx.log(f"ogc: paging the whole collection, pages of {limit}, Lookback")
+    ours = page_through(srv.host, srv.port, f"/ogc/collections/problems/items?limit={limit}",
+                        ctx.headers, cfg.ogc_s)
+    detail = {"Lookback": _paging_text(ours), "connections": 1}
+    peer_name, peer_rate = "tipg", None
+    try:
+        with tipg_server.server(ctx.db) as peer:
+            ctx.log("ogc: paging, tipg")
+            theirs = page_through(
+                peer.host, peer.port,
+                f"/collections/{tipg_server.COLLECTION}/items?limit={limit}", {}, cfg.ogc_s,
+            )
+        peer_rate = theirs["rate"]
+        peer_name = (f"tipg {tipg_server.version()} on the same table (asyncpg, offset paging, "
+                     "1 uvicorn worker)")
+        detail["tipg"] = _paging_text(theirs)
+        if theirs["per_round"] != ours["per_round"]:
+            ctx.notes.append(f"OGC paging: Lookback read {ours['per_round']} features, tipg "
+                             f"{theirs['per_round']}")
+    except (tipg_server.PeerUnavailable, RuntimeError) as exc:
+        peer_name = f"tipg — peer unavailable: {exc}"
+        ctx.log(f"ogc: {peer_name}")
+    return Metric(
+        "ogc_paging_rate",
+        f"OGC API – Features: the whole problems collection through next links, pages of {limit:,}",
+        ours["rate"], "features/s",
+        target=at_least(5 * peer_rate) if peer_rate else None,
+        peer=peer_name, peer_value=peer_rate,
+        ratio=ratio(ours["rate"], peer_rate, higher_is_better=True), detail=detail,
+    )
 
 
 def _latency(r: LoadResult) -> str:
@@ -131,6 +207,7 @@ def run(ctx: Context) -> list[Metric]:
             peer_name = f"pygeoapi — peer unavailable: {exc}"
             ctx.log(f"ogc: {peer_name}")
     return [
+        paging_metric(ctx),
         Metric(
             "ogc_items_rate",
             f"OGC API – Features: pages of {cfg.ogc_limit:,} problems with a bbox",

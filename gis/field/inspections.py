@@ -22,6 +22,7 @@ import uuid as uuid_mod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,15 @@ from geoalchemy2.shape import to_shape
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gis import vocab
 from gis.db.models import Attachment, Inspection, Problem
 from gis.field.photos import DEFAULT_MAX_BYTES, CheckedPhoto, PhotoError, check_photo, store_blob
 from gis.geo import coords
-from gis.geo.townships import township_for_point
-from gis.ledger.rebounds import flag_for_inspection
+from gis.geo.townships import township_for_point, township_of_sql
+from gis.ledger.rebounds import flag_for_inspection, inspection_flag_sql
 from gis.ledger.writes import Conflict, LedgerError, record_event
 
 OUTSIDE_COUNTY = "outside_county"
@@ -172,13 +174,22 @@ def _time(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_GEODETIC = ("wgs84", "cgcs2000")
+
+
+@lru_cache(maxsize=32)
+def _allowed(enum: type[vocab.Labelled]) -> tuple[str, ...]:
+    """The values of a vocabulary (they are fixed while the process runs)."""
+    return tuple(vocab.values(enum))
+
+
 def _vocab(value: Any, name: str, enum: type[vocab.Labelled], *, required: bool) -> str | None:
     """Return a vocabulary value, None when optional and absent, or raise LedgerError."""
     if value is None or value == "":
         if required:
             raise LedgerError(f"{name} is required / 缺少 {name}", field=name)
         return None
-    allowed = vocab.values(enum)
+    allowed = _allowed(enum)
     if value not in allowed:
         raise LedgerError(
             f"{name} {value!r} is not one of {', '.join(allowed)} / {name} 取值无效",
@@ -228,7 +239,10 @@ def validate(
         src_lon, src_lat = coords.validate_lonlat(raw.get("lon"), raw.get("lat"))
     except coords.CoordinateError as exc:
         raise LedgerError(exc.message, field=exc.field) from None
-    lon, lat = coords.to_wgs84(src_lon, src_lat, crs)
+    if crs in _GEODETIC:
+        lon, lat = src_lon, src_lat  # the datums the ledger stores: nothing to convert
+    else:
+        lon, lat = coords.to_wgs84(src_lon, src_lat, crs)
     accuracy = raw.get("accuracy_m")
     if accuracy is not None:
         accuracy = _number(accuracy, "accuracy_m", "定位精度")
@@ -349,7 +363,12 @@ def _existing(session: Session, uid: uuid_mod.UUID, *, lock: bool = False) -> In
 
 def _same_or_conflict(stored: Inspection, valid: ValidInspection) -> None:
     """Raise Conflict when a stored inspection's payload differs from this one."""
-    if stored.payload_sha256 != valid.payload_sha256:
+    _same_hash_or_conflict(stored.payload_sha256, valid)
+
+
+def _same_hash_or_conflict(stored_sha256: str, valid: ValidInspection) -> None:
+    """Raise Conflict when a stored payload hash differs from this submission's."""
+    if stored_sha256 != valid.payload_sha256:
         raise Conflict(
             f"inspection {valid.uuid} was already submitted with different content; nothing was"
             " changed (a new inspection needs a new uuid) / 该 uuid 已提交过不同内容，未作任何更改"
@@ -491,6 +510,520 @@ def _repeat(
             _attach(session, stored, photo, data, name, actor, attachments_dir, at, limits)
         )
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Storing in one statement (submissions without photos)
+# ---------------------------------------------------------------------------------------------
+
+_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4490)"
+_ROW_COLUMNS = """id, uuid, problem_id, inspector, finding, category, note, accuracy_m, observed_at,
+    received_at, source_crs, source_lon, source_lat, township_code, payload_sha256, flags,
+    ST_X(geom) AS x, ST_Y(geom) AS y"""
+
+
+def _store_sql() -> str:
+    """One statement: idempotency check, problem, township, flags, insert, rebounds, answer.
+
+    The problem is looked up by code within the inspector's townships (``:towns``, NULL for
+    every township); nothing is inserted when the UUID is already stored (the stored row is
+    answered) or when a given problem code is not found (``problem_missing``). The row is
+    inserted with ``ON CONFLICT (uuid) DO NOTHING``: when a concurrent request stored the UUID
+    first, no row comes back and the caller reads the committed one.
+    """
+    rebound_sql, _ = inspection_flag_sql("ins")
+    return f"""
+    WITH existing AS (
+        SELECT {_ROW_COLUMNS} FROM inspections WHERE uuid = :uuid
+    ), prob AS (
+        SELECT p.id, p.code, p.category,
+               ST_Distance(p.geom::geography, {_POINT}::geography) AS distance
+        FROM problems p
+        WHERE p.code = CAST(:problem_code AS text)
+          AND (CAST(:towns AS text[]) IS NULL OR p.township_code = ANY(CAST(:towns AS text[])))
+        LIMIT 1
+    ), town AS (
+        SELECT {township_of_sql(_POINT)} AS code
+    ), v AS (
+        SELECT prob.id AS problem_id, prob.category AS problem_category, prob.distance,
+               town.code AS township_code,
+               to_jsonb(ARRAY(
+                   SELECT DISTINCT f COLLATE "C" FROM unnest(
+                       CAST(:flags AS text[])
+                       || CASE WHEN town.code IS NULL THEN ARRAY['{OUTSIDE_COUNTY}'] END
+                       || CASE WHEN prob.distance > :off_site_m THEN ARRAY['{OFF_SITE}'] END
+                   ) f ORDER BY 1
+               )) AS flags
+        FROM town LEFT JOIN prob ON true
+    ), ins AS (
+        INSERT INTO inspections (uuid, problem_id, inspector, finding, category, note,
+            accuracy_m, observed_at, received_at, source_crs, source_lon, source_lat,
+            township_code, payload_sha256, flags, geom)
+        SELECT CAST(:uuid AS uuid), v.problem_id, CAST(:inspector AS text),
+               CAST(:finding AS text), COALESCE(CAST(:category AS text), v.problem_category),
+               CAST(:note AS text), CAST(:accuracy_m AS double precision),
+               CAST(:observed_at AS timestamptz), CAST(:received_at AS timestamptz),
+               CAST(:source_crs AS text), CAST(:source_lon AS double precision),
+               CAST(:source_lat AS double precision), v.township_code,
+               CAST(:payload_sha256 AS text), v.flags, {_POINT}
+        FROM v
+        WHERE NOT EXISTS (SELECT 1 FROM existing)
+          AND (CAST(:problem_code AS text) IS NULL OR v.problem_id IS NOT NULL)
+        ON CONFLICT (uuid) DO NOTHING
+        RETURNING *
+    ), reb AS (
+        {rebound_sql}
+    ), answer AS (
+        SELECT {_ROW_COLUMNS}, true AS created FROM ins
+        UNION ALL
+        SELECT *, false AS created FROM existing
+    )
+    SELECT a.*,
+           (SELECT code FROM problems WHERE id = a.problem_id) AS problem_code,
+           (SELECT distance FROM v) AS distance,
+           EXISTS (SELECT 1 FROM existing) AS repeat,
+           CAST(:problem_code AS text) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prob)
+               AS problem_missing,
+           ARRAY(SELECT id FROM reb ORDER BY id) AS rebounds,
+           (SELECT COALESCE(json_agg(json_build_object(
+                'sha256', t.sha256, 'media_type', t.media_type, 'size_bytes', t.size_bytes,
+                'filename', t.filename, 'exif_lon', t.exif_lon, 'exif_lat', t.exif_lat)
+                ORDER BY t.id), '[]'::json)
+            FROM attachments t WHERE t.inspection_id = a.id AND NOT a.created) AS photos
+    FROM (SELECT 1) one LEFT JOIN answer a ON true
+    """
+
+
+@lru_cache(maxsize=1)
+def _store_statement() -> Any:
+    """The compiled store statement (its text never changes, so the driver prepares it)."""
+    return text(_store_sql())
+
+
+@dataclass
+class Stored:
+    """A submission answered by :func:`store_inspection`: the JSON-ready body and what it did."""
+
+    body: dict[str, Any]
+    created: bool
+    suspected_rebounds: list[int] = field(default_factory=list)
+
+
+def _photo_out(photo: Mapping[str, Any], uid: str) -> dict[str, Any]:
+    """A stored photo's JSON description (as :func:`attachment_dict`) from its JSON in SQL."""
+    return {**photo, "url": f"/api/inspections/{uid}/photos/{photo['sha256']}"}
+
+
+def _row_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored inspection as :func:`inspection_dict` gives it, from the store statement."""
+    uid = str(row["uuid"])
+    return {
+        "uuid": uid,
+        "id": row["id"],
+        "problem_code": row["problem_code"],
+        "inspector": row["inspector"],
+        "finding": row["finding"],
+        "category": row["category"],
+        "note": row["note"],
+        "lon": round(float(row["x"]), 8),
+        "lat": round(float(row["y"]), 8),
+        "accuracy_m": row["accuracy_m"],
+        "source_crs": row["source_crs"],
+        "source_lon": row["source_lon"],
+        "source_lat": row["source_lat"],
+        "township_code": row["township_code"],
+        "observed_at": _iso(row["observed_at"]),
+        "received_at": _iso(row["received_at"]),
+        "flags": list(row["flags"] or []),
+        "photos": [_photo_out(p, uid) for p in row["photos"] or []],
+    }
+
+
+def _point_flags(valid: ValidInspection, limits: FieldSettings) -> list[str]:
+    """The flags known from the submission alone (the statement adds township and distance)."""
+    flags = set(valid.time_flags)
+    if valid.accuracy_m is not None and valid.accuracy_m > limits.poor_accuracy_m:
+        flags.add(POOR_ACCURACY)
+    if valid.position_source == "map":
+        flags.add(MAP_PICKED)
+    return sorted(flags)
+
+
+def _store_params(
+    valid: ValidInspection, at: datetime, limits: FieldSettings, townships: Sequence[str] | None
+) -> dict[str, Any]:
+    """The store statement's parameters for one validated submission."""
+    _, rebound_params = inspection_flag_sql("ins")
+    return {
+        **rebound_params,
+        "uuid": valid.uuid,
+        "problem_code": valid.problem_code,
+        "towns": list(townships) if townships is not None else None,
+        "flags": _point_flags(valid, limits),
+        "off_site_m": off_site_limit_m(valid.accuracy_m, limits),
+        "inspector": valid.inspector,
+        "finding": valid.finding,
+        "category": valid.category,
+        "note": valid.note,
+        "accuracy_m": valid.accuracy_m,
+        "observed_at": valid.observed_at,
+        "received_at": at,
+        "source_crs": valid.crs,
+        "source_lon": valid.source_lon,
+        "source_lat": valid.source_lat,
+        "payload_sha256": valid.payload_sha256,
+        "lon": valid.lon,
+        "lat": valid.lat,
+    }
+
+
+def _event_after(valid: ValidInspection, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``inspection`` event's ``after`` of a new inspection of a problem."""
+    distance = row["distance"]
+    return {
+        "finding": valid.finding,
+        "inspection_uuid": str(valid.uuid),
+        "inspection_id": row["id"],
+        "flags": list(row["flags"]),
+        "distance_m": round(distance, 1) if distance is not None else None,
+        "observed_at": valid.observed_at.isoformat(),
+        "photos": 0,
+    }
+
+
+def _problem_missing(valid: ValidInspection) -> LedgerError:
+    return LedgerError(
+        f"problem_code {valid.problem_code!r}: no such problem / 问题编号不存在",
+        field="problem_code",
+    )
+
+
+def store_valid(
+    session: Session,
+    valid: ValidInspection,
+    *,
+    at: datetime,
+    limits: FieldSettings,
+    townships: Sequence[str] | None = None,
+) -> Stored:
+    """Store a validated submission without photos with one statement (two with a problem).
+
+    The same answers as :func:`submit_inspection`: the stored result for a repeat of the same
+    content, :class:`Conflict` for other content under a stored UUID, a LedgerError on
+    ``problem_code`` for a problem that does not exist or is outside ``townships``. The event of
+    an inspection of a problem goes through :func:`record_event`. The caller commits.
+    """
+    row = session.execute(
+        _store_statement(), _store_params(valid, at, limits, townships)
+    ).mappings().one()
+    if row["id"] is None:
+        if row["problem_missing"]:
+            raise _problem_missing(valid)
+        # A concurrent request stored this UUID first: answer with what it committed.
+        stored = _existing(session, valid.uuid)
+        assert stored is not None
+        _same_or_conflict(stored, valid)
+        return Stored(body=inspection_dict(session, stored), created=False)
+    if not row["created"]:
+        _same_hash_or_conflict(row["payload_sha256"], valid)
+        return Stored(body=_row_body(row), created=False)
+    if row["problem_id"] is not None:
+        record_event(
+            session,
+            Problem(id=row["problem_id"]),  # only its id is read; no need to load it
+            actor=valid.inspector,
+            action="inspection",
+            at=at,
+            reason=valid.note[:500],
+            after=_event_after(valid, row),
+        )
+        session.flush()
+    return Stored(body=_row_body(row), created=True, suspected_rebounds=list(row["rebounds"]))
+
+
+def store_inspection(
+    session: Session,
+    raw: Mapping[str, Any],
+    *,
+    inspector: str,
+    now: datetime | None = None,
+    limits: FieldSettings | None = None,
+    townships: Sequence[str] | None = None,
+) -> Stored:
+    """Validate and store a submission without photos (see :func:`store_valid`)."""
+    limits = limits or FieldSettings()
+    at = now or datetime.now(UTC)
+    valid = validate(raw, inspector=inspector, now=at, limits=limits)
+    return store_valid(session, valid, at=at, limits=limits, townships=townships)
+
+
+# ---------------------------------------------------------------------------------------------
+# A batch of submissions (the offline queue's flush)
+# ---------------------------------------------------------------------------------------------
+
+BATCH_MAX = 500
+STORED, DUPLICATE, REJECTED = "stored", "duplicate", "rejected"
+
+
+def _batch_sql() -> str:
+    """One statement storing many validated submissions (rows of ``:items``, a JSON array).
+
+    Per item as :func:`_store_sql`: stored UUIDs are left alone and answered, the problem is
+    found within ``:towns``, township and flags are set, the rebound check runs on the rows
+    inserted. One answer row per item, by ``idx``.
+    """
+    rebound_sql, _ = inspection_flag_sql("ins")
+    point = "ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4490)"
+    return f"""
+    WITH items AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS i(
+            idx int, uuid uuid, problem_code text, flags jsonb, off_site_m float8,
+            finding text, category text, note text, accuracy_m float8, observed_at timestamptz,
+            source_crs text, source_lon float8, source_lat float8, payload_sha256 text,
+            lon float8, lat float8)
+    ), existing AS (
+        SELECT x.uuid, x.id, x.payload_sha256, x.flags, x.township_code, x.problem_id
+        FROM inspections x WHERE x.uuid IN (SELECT uuid FROM items)
+    ), v AS (
+        SELECT i.*, p.id AS problem_id, p.category AS problem_category,
+               ST_Distance(p.geom::geography, {point}::geography) AS distance,
+               {township_of_sql(point)} AS township_code
+        FROM items i
+        LEFT JOIN LATERAL (
+            SELECT p.id, p.category, p.geom FROM problems p
+            WHERE p.code = i.problem_code
+              AND (CAST(:towns AS text[]) IS NULL
+                   OR p.township_code = ANY(CAST(:towns AS text[])))
+            LIMIT 1
+        ) p ON true
+        WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.uuid = i.uuid)
+    ), ins AS (
+        INSERT INTO inspections (uuid, problem_id, inspector, finding, category, note,
+            accuracy_m, observed_at, received_at, source_crs, source_lon, source_lat,
+            township_code, payload_sha256, flags, geom)
+        SELECT v.uuid, v.problem_id, CAST(:inspector AS text), v.finding,
+               COALESCE(v.category, v.problem_category), v.note, v.accuracy_m, v.observed_at,
+               CAST(:received_at AS timestamptz), v.source_crs, v.source_lon, v.source_lat,
+               v.township_code, v.payload_sha256,
+               to_jsonb(ARRAY(
+                   SELECT DISTINCT f COLLATE "C" FROM unnest(
+                       ARRAY(SELECT jsonb_array_elements_text(v.flags))
+                       || CASE WHEN v.township_code IS NULL THEN ARRAY['{OUTSIDE_COUNTY}'] END
+                       || CASE WHEN v.distance > v.off_site_m THEN ARRAY['{OFF_SITE}'] END
+                   ) f ORDER BY 1
+               )),
+               ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4490)
+        FROM v
+        WHERE v.problem_code IS NULL OR v.problem_id IS NOT NULL
+        ORDER BY v.idx
+        ON CONFLICT (uuid) DO NOTHING
+        RETURNING *
+    ), reb AS (
+        {rebound_sql}
+    )
+    SELECT i.idx, COALESCE(n.id, e.id) AS id, n.id IS NOT NULL AS created,
+           e.payload_sha256 AS stored_sha256,
+           COALESCE(n.flags, e.flags) AS flags,
+           COALESCE(n.township_code, e.township_code) AS township_code,
+           (SELECT code FROM problems WHERE id = COALESCE(n.problem_id, e.problem_id))
+               AS problem_code,
+           n.problem_id AS new_problem_id, v.distance,
+           e.id IS NULL AND i.problem_code IS NOT NULL AND v.problem_id IS NULL
+               AS problem_missing,
+           COALESCE(rb.ids, '{{}}') AS rebounds
+    FROM items i
+    LEFT JOIN ins n ON n.uuid = i.uuid
+    LEFT JOIN (
+        SELECT trigger_id, array_agg(id ORDER BY id) AS ids FROM reb GROUP BY trigger_id
+    ) rb ON rb.trigger_id = n.id
+    LEFT JOIN existing e ON e.uuid = i.uuid
+    LEFT JOIN v ON v.idx = i.idx
+    ORDER BY i.idx
+    """
+
+
+@lru_cache(maxsize=1)
+def _batch_statement() -> Any:
+    return text(_batch_sql())
+
+
+def _rejected(index: int, uid: Any, exc: LedgerError | Conflict) -> dict[str, Any]:
+    """A rejected item's answer: the reason, the field it names, the status it would get alone."""
+    return {
+        "index": index,
+        "uuid": str(uid) if uid is not None else None,
+        "status": REJECTED,
+        "reason": str(exc),
+        "field": getattr(exc, "field", None),
+        "status_code": 409 if isinstance(exc, Conflict) else 422,
+    }
+
+
+def _answered(index: int, valid: ValidInspection, row: Mapping[str, Any], status: str) -> dict:
+    return {
+        "index": index,
+        "uuid": str(valid.uuid),
+        "status": status,
+        "id": row["id"],
+        "problem_code": row["problem_code"],
+        "township_code": row["township_code"],
+        "flags": list(row["flags"] or []),
+        "suspected_rebounds": list(row.get("rebounds") or []),
+    }
+
+
+def _one_by_one(
+    session: Session,
+    valids: dict[int, ValidInspection],
+    answers: list[dict[str, Any] | None],
+    first_of: dict[uuid_mod.UUID, int],
+    repeats: list[int],
+    at: datetime,
+    limits: FieldSettings,
+    townships: Sequence[str] | None,
+) -> list[dict[str, Any]]:
+    """Store the valid items of a batch each in its own savepoint (the slow, careful path)."""
+    for index in sorted(first_of.values()) + repeats:
+        valid = valids[index]
+        try:
+            with session.begin_nested():
+                stored = store_valid(session, valid, at=at, limits=limits, townships=townships)
+        except (LedgerError, Conflict) as exc:
+            answers[index] = _rejected(index, valid.uuid, exc)
+        except DBAPIError as exc:
+            reason = str(exc.orig or exc).splitlines()[0]
+            answers[index] = _rejected(
+                index, valid.uuid, LedgerError(f"not stored: {reason} / 未能保存")
+            )
+        else:
+            row = {**stored.body, "rebounds": stored.suspected_rebounds}
+            answers[index] = _answered(
+                index, valid, row, STORED if stored.created else DUPLICATE
+            )
+    return [a for a in answers if a is not None]
+
+
+def store_batch(
+    session: Session,
+    raws: Sequence[Any],
+    *,
+    inspector: str,
+    now: datetime | None = None,
+    limits: FieldSettings | None = None,
+    townships: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Store up to :data:`BATCH_MAX` submissions without photos; one answer per item, in order.
+
+    Each item is ``stored``, a ``duplicate`` (its UUID holds the same content: nothing changed)
+    or ``rejected`` with the reason, the field and the status it would get on its own (422, or
+    409 for a UUID already used for other content). Every item gets the validation, flags,
+    township and rebound check of :func:`store_inspection`; one bad item costs only itself.
+    All valid items go in one statement (the events of inspections of problems in one more);
+    the caller commits.
+    """
+    limits = limits or FieldSettings()
+    at = now or datetime.now(UTC)
+    if len(raws) > BATCH_MAX:
+        raise LedgerError(
+            f"a batch holds at most {BATCH_MAX} items; this one has {len(raws)}"
+            f" / 每批最多 {BATCH_MAX} 条", field="items",
+        )
+    answers: list[dict[str, Any] | None] = [None] * len(raws)
+    valids: dict[int, ValidInspection] = {}
+    first_of: dict[uuid_mod.UUID, int] = {}
+    repeats: list[int] = []
+    for index, raw in enumerate(raws):
+        try:
+            valid = validate(raw, inspector=inspector, now=at, limits=limits)
+        except LedgerError as exc:
+            uid = raw.get("uuid") if isinstance(raw, Mapping) else None
+            answers[index] = _rejected(index, uid, exc)
+            continue
+        valids[index] = valid
+        if valid.uuid in first_of:
+            repeats.append(index)  # answered after the first one with this uuid
+        else:
+            first_of[valid.uuid] = index
+    rows: dict[int, Mapping[str, Any]] = {}
+    if first_of:
+        items = []
+        for index in first_of.values():
+            valid = valids[index]
+            items.append({
+                "idx": index, "uuid": str(valid.uuid), "problem_code": valid.problem_code,
+                "flags": _point_flags(valid, limits),
+                "off_site_m": off_site_limit_m(valid.accuracy_m, limits),
+                "finding": valid.finding, "category": valid.category, "note": valid.note,
+                "accuracy_m": valid.accuracy_m, "observed_at": valid.observed_at.isoformat(),
+                "source_crs": valid.crs, "source_lon": valid.source_lon,
+                "source_lat": valid.source_lat, "payload_sha256": valid.payload_sha256,
+                "lon": valid.lon, "lat": valid.lat,
+            })
+        _, rebound_params = inspection_flag_sql("ins")
+        try:
+            with session.begin_nested():
+                result = session.execute(_batch_statement(), {
+                    **rebound_params, "items": json.dumps(items), "inspector": inspector,
+                    "received_at": at,
+                    "towns": list(townships) if townships is not None else None,
+                }).mappings()
+                rows = {r["idx"]: r for r in result}
+        except DBAPIError:
+            # Something the validation did not foresee: store item by item, so that only the
+            # item at fault is rejected.
+            return _one_by_one(session, valids, answers, first_of, repeats, at, limits, townships)
+    events = False
+    for index in first_of.values():
+        valid, row = valids[index], rows[index]
+        if row["id"] is None:
+            if row["problem_missing"]:
+                answers[index] = _rejected(index, valid.uuid, _problem_missing(valid))
+                continue
+            stored = _existing(session, valid.uuid)  # stored meanwhile by a concurrent request
+            assert stored is not None
+            row = {"id": stored.id, "problem_code": None, "township_code": stored.township_code,
+                   "flags": stored.flags, "stored_sha256": stored.payload_sha256,
+                   "created": False}
+            if stored.problem_id is not None:
+                row["problem_code"] = session.scalar(
+                    select(Problem.code).where(Problem.id == stored.problem_id))
+            rows[index] = row
+        if not row["created"]:
+            try:
+                _same_hash_or_conflict(row["stored_sha256"], valid)
+            except Conflict as exc:
+                answers[index] = _rejected(index, valid.uuid, exc)
+            else:
+                answers[index] = _answered(index, valid, row, DUPLICATE)
+            continue
+        answers[index] = _answered(index, valid, row, STORED)
+        if row["new_problem_id"] is not None:
+            record_event(
+                session,
+                Problem(id=row["new_problem_id"]),  # only its id is read
+                actor=inspector,
+                action="inspection",
+                at=at,
+                reason=valid.note[:500],
+                after=_event_after(valid, row),
+            )
+            events = True
+    if events:
+        session.flush()
+    for index in repeats:
+        valid = valids[index]
+        first = first_of[valid.uuid]
+        try:
+            if answers[first]["status"] == REJECTED:  # type: ignore[index]
+                raise LedgerError(answers[first]["reason"],  # type: ignore[index]
+                                  field=answers[first]["field"])  # type: ignore[index]
+            _same_hash_or_conflict(valids[first].payload_sha256, valid)
+        except (LedgerError, Conflict) as exc:
+            answers[index] = _rejected(index, valid.uuid, exc)
+        else:
+            answers[index] = {**answers[first], "index": index, "status": DUPLICATE,  # type: ignore[dict-item]
+                              "suspected_rebounds": []}
+    return [a for a in answers if a is not None]
 
 
 def get_inspection(session: Session, uid: str | uuid_mod.UUID) -> Inspection | None:

@@ -9,7 +9,7 @@ sure to hold every point within R metres, then the exact geography distance filt
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gis import vocab
 from gis.geo.sql import as_geojson_sql
-from gis.geo.townships import township_for_point
+from gis.geo.townships import township_of_sql
 from gis.ledger.deadlines import open_sql
 
 # Shortest metres per degree of latitude (at the equator) and of longitude at the equator, WGS-84.
@@ -52,6 +52,68 @@ def _labels(enum: type[vocab.Labelled], value: str | None) -> dict[str, str] | N
     return {"zh": member.zh, "en": member.en}
 
 
+def _nearest_sql(
+    params: dict[str, Any],
+    lat: float,
+    radius_m: float,
+    limit: int,
+    category: str | None,
+    exclude_code: str | None,
+    townships: Sequence[str] | None,
+    p: str = "",
+) -> str:
+    """SQL of the open problems within ``radius_m`` of (:lon, :lat), nearest first.
+
+    Parameters go into ``params`` under names prefixed with ``p`` (so that several such queries
+    can share one statement).
+    """
+    dlon, dlat = expand_degrees(lat, radius_m)
+    clauses = [OPEN, "p.geom IS NOT NULL", f"p.geom && ST_Expand(q.pt, :{p}dlon, :{p}dlat)"]
+    params.update({f"{p}dlon": dlon, f"{p}dlat": dlat, f"{p}r": radius_m, f"{p}n": limit})
+    if category:
+        clauses.append(f"p.category = :{p}category")
+        params[f"{p}category"] = category
+    if exclude_code:
+        clauses.append(f"p.code <> :{p}exclude")
+        params[f"{p}exclude"] = exclude_code
+    if townships is not None:
+        clauses.append(f"p.township_code = ANY(:{p}towns)")
+        params[f"{p}towns"] = list(townships)
+    return f"""
+        WITH q AS (SELECT {_point_sql()} AS pt)
+        SELECT p.code, p.category, p.status, p.description, p.township_code,
+               p.responsible_unit, p.deadline,
+               ST_Distance(p.geom::geography, q.pt::geography) AS metres,
+               ST_X(ST_ClosestPoint(p.geom, q.pt)) AS near_lon,
+               ST_Y(ST_ClosestPoint(p.geom, q.pt)) AS near_lat
+        FROM problems p, q
+        WHERE {" AND ".join(clauses)}
+          AND ST_DWithin(p.geom::geography, q.pt::geography, :{p}r)
+        ORDER BY metres, p.code
+        LIMIT :{p}n
+    """
+
+
+def _problem_out(r: Mapping[str, Any]) -> dict[str, Any]:
+    """One nearby problem as JSON-ready values (from a row or from its JSON in SQL)."""
+    deadline = r["deadline"]
+    return {
+        "code": r["code"],
+        "category": r["category"],
+        "category_label": _labels(vocab.Category, r["category"]),
+        "status": r["status"],
+        "status_label": _labels(vocab.Status, r["status"]),
+        "description": (r["description"] or "")[:DESCRIPTION_CHARS],
+        "township_code": r["township_code"],
+        "responsible_unit": r["responsible_unit"],
+        "deadline": (deadline if isinstance(deadline, str) else deadline.isoformat())
+        if deadline else None,
+        "distance_m": round(float(r["metres"]), 1),
+        "lon": round(float(r["near_lon"]), 7),
+        "lat": round(float(r["near_lat"]), 7),
+    }
+
+
 def nearest_open_problems(
     session: Session,
     lon: float,
@@ -67,69 +129,20 @@ def nearest_open_problems(
 
     ``townships`` limits the answer to problems of those townships (None: every township).
     """
-    dlon, dlat = expand_degrees(lat, radius_m)
-    clauses = [OPEN, "p.geom IS NOT NULL", "p.geom && ST_Expand(q.pt, :dlon, :dlat)"]
-    params: dict[str, Any] = {
-        "lon": lon, "lat": lat, "dlon": dlon, "dlat": dlat, "r": radius_m, "n": limit
-    }
-    if category:
-        clauses.append("p.category = :category")
-        params["category"] = category
-    if exclude_code:
-        clauses.append("p.code <> :exclude")
-        params["exclude"] = exclude_code
-    if townships is not None:
-        clauses.append("p.township_code = ANY(:towns)")
-        params["towns"] = list(townships)
-    rows = session.execute(
-        text(
-            f"""
-            WITH q AS (SELECT {_point_sql()} AS pt)
-            SELECT p.code, p.category, p.status, p.description, p.township_code,
-                   p.responsible_unit, p.deadline,
-                   ST_Distance(p.geom::geography, q.pt::geography) AS metres,
-                   ST_X(ST_ClosestPoint(p.geom, q.pt)) AS near_lon,
-                   ST_Y(ST_ClosestPoint(p.geom, q.pt)) AS near_lat
-            FROM problems p, q
-            WHERE {" AND ".join(clauses)}
-              AND ST_DWithin(p.geom::geography, q.pt::geography, :r)
-            ORDER BY metres, p.code
-            LIMIT :n
-            """
-        ),
-        params,
-    ).mappings()
-    return [
-        {
-            "code": r["code"],
-            "category": r["category"],
-            "category_label": _labels(vocab.Category, r["category"]),
-            "status": r["status"],
-            "status_label": _labels(vocab.Status, r["status"]),
-            "description": (r["description"] or "")[:DESCRIPTION_CHARS],
-            "township_code": r["township_code"],
-            "responsible_unit": r["responsible_unit"],
-            "deadline": r["deadline"].isoformat() if r["deadline"] else None,
-            "distance_m": round(float(r["metres"]), 1),
-            "lon": round(float(r["near_lon"]), 7),
-            "lat": round(float(r["near_lat"]), 7),
-        }
-        for r in rows
-    ]
+    params: dict[str, Any] = {"lon": lon, "lat": lat}
+    sql = _nearest_sql(params, lat, radius_m, limit, category, exclude_code, townships)
+    return [_problem_out(r) for r in session.execute(text(sql), params).mappings()]
 
 
-def zones_at(session: Session, lon: float, lat: float) -> list[dict[str, Any]]:
-    """Return the water-source protection zones holding the point, level 1 first."""
-    rows = session.execute(
-        text(
-            f"""
-            SELECT s.id, s.name, s.zone_level, w.name AS source_name
-            FROM sites s LEFT JOIN sites w ON w.id = s.parent_id
-            WHERE s.kind = 'protection_zone' AND ST_Intersects(s.geom, {_point_sql()})
-            """
-        ),
-        {"lon": lon, "lat": lat},
-    ).mappings()
+_ZONES_SQL = f"""
+    SELECT s.id, s.name, s.zone_level, w.name AS source_name
+    FROM sites s LEFT JOIN sites w ON w.id = s.parent_id
+    WHERE s.kind = 'protection_zone' AND ST_Intersects(s.geom, {_point_sql()})
+"""
+
+
+def _zones_out(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Protection zones as JSON-ready values, level 1 first."""
     zones = [
         {
             "id": r["id"],
@@ -141,6 +154,54 @@ def zones_at(session: Session, lon: float, lat: float) -> list[dict[str, Any]]:
         for r in rows
     ]
     return sorted(zones, key=lambda z: (ZONE_ORDER.get(z["zone_level"], 9), z["name"]))
+
+
+def zones_at(session: Session, lon: float, lat: float) -> list[dict[str, Any]]:
+    """Return the water-source protection zones holding the point, level 1 first."""
+    return _zones_out(session.execute(text(_ZONES_SQL), {"lon": lon, "lat": lat}).mappings())
+
+
+def _recent_sql(
+    params: dict[str, Any],
+    lat: float,
+    category: str,
+    radius_m: float,
+    days: int,
+    exclude_uuid: str | None,
+    townships: Sequence[str] | None,
+    p: str = "",
+) -> str:
+    """SQL of the new-problem inspections of ``category`` near (:lon, :lat), nearest first."""
+    dlon, dlat = expand_degrees(lat, radius_m)
+    params.update({
+        f"{p}category": category, f"{p}dlon": dlon, f"{p}dlat": dlat, f"{p}r": radius_m,
+        f"{p}days": days, f"{p}exclude": exclude_uuid,
+        f"{p}towns": list(townships) if townships is not None else None,
+    })
+    return f"""
+        WITH q AS (SELECT {_point_sql()} AS pt)
+        SELECT x.uuid, x.observed_at, x.note,
+               ST_Distance(x.geom::geography, q.pt::geography) AS metres
+        FROM inspections x, q
+        WHERE x.finding = 'new_problem' AND x.category = :{p}category AND x.problem_id IS NULL
+          AND x.geom && ST_Expand(q.pt, :{p}dlon, :{p}dlat)
+          AND ST_DWithin(x.geom::geography, q.pt::geography, :{p}r)
+          AND x.received_at > now() - make_interval(days => :{p}days)
+          AND x.uuid::text IS DISTINCT FROM :{p}exclude
+          AND (CAST(:{p}towns AS text[]) IS NULL
+               OR x.township_code = ANY(CAST(:{p}towns AS text[])))
+        ORDER BY metres LIMIT 10
+    """
+
+
+def _report_out(r: Mapping[str, Any]) -> dict[str, Any]:
+    observed = r["observed_at"]
+    return {
+        "uuid": str(r["uuid"]),
+        "observed_at": observed if isinstance(observed, str) else observed.isoformat(),
+        "note": (r["note"] or "")[:DESCRIPTION_CHARS],
+        "distance_m": round(float(r["metres"]), 1),
+    }
 
 
 def recent_reports(
@@ -155,38 +216,14 @@ def recent_reports(
     townships: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Return new-problem inspections of ``category`` within ``radius_m`` in the last ``days``."""
-    dlon, dlat = expand_degrees(lat, radius_m)
-    rows = session.execute(
-        text(
-            f"""
-            WITH q AS (SELECT {_point_sql()} AS pt)
-            SELECT x.uuid, x.observed_at, x.note,
-                   ST_Distance(x.geom::geography, q.pt::geography) AS metres
-            FROM inspections x, q
-            WHERE x.finding = 'new_problem' AND x.category = :category AND x.problem_id IS NULL
-              AND x.geom && ST_Expand(q.pt, :dlon, :dlat)
-              AND ST_DWithin(x.geom::geography, q.pt::geography, :r)
-              AND x.received_at > now() - make_interval(days => :days)
-              AND x.uuid::text IS DISTINCT FROM :exclude
-              AND (CAST(:towns AS text[]) IS NULL OR x.township_code = ANY(CAST(:towns AS text[])))
-            ORDER BY metres LIMIT 10
-            """
-        ),
-        {
-            "lon": lon, "lat": lat, "category": category, "dlon": dlon, "dlat": dlat,
-            "r": radius_m, "days": days, "exclude": exclude_uuid,
-            "towns": list(townships) if townships is not None else None,
-        },
-    ).mappings()
-    return [
-        {
-            "uuid": str(r["uuid"]),
-            "observed_at": r["observed_at"].isoformat(),
-            "note": (r["note"] or "")[:DESCRIPTION_CHARS],
-            "distance_m": round(float(r["metres"]), 1),
-        }
-        for r in rows
-    ]
+    params: dict[str, Any] = {"lon": lon, "lat": lat}
+    sql = _recent_sql(params, lat, category, radius_m, days, exclude_uuid, townships)
+    return [_report_out(r) for r in session.execute(text(sql), params).mappings()]
+
+
+def _as_json_array(sql: str) -> str:
+    """A scalar subquery giving the rows of ``sql`` as one JSON array of objects."""
+    return f"(SELECT COALESCE(json_agg(row_to_json(j)), '[]'::json) FROM ({sql}) j)"
 
 
 def hints(
@@ -200,33 +237,41 @@ def hints(
     townships: Sequence[str] | None = None,
     exclude_uuid: str | None = None,
 ) -> dict[str, Any]:
-    """Return what to tell the inspector before submitting: township, zones, likely duplicates."""
-    duplicates: list[dict[str, Any]] = []
-    reports: list[dict[str, Any]] = []
+    """Return what to tell the inspector before submitting: township, zones, likely duplicates.
+
+    One statement: the township and its name, the zones, and (with a category) the open
+    problems and recent new-problem reports within the duplicate radius.
+    """
+    params: dict[str, Any] = {"lon": lon, "lat": lat}
+    duplicates_sql = reports_sql = "'[]'::json"
     if category:
-        duplicates = nearest_open_problems(
-            session, lon, lat, radius_m=duplicate_radius_m, limit=10, category=category,
-            exclude_code=problem_code, townships=townships,
-        )
-        reports = recent_reports(
-            session, lon, lat, category, radius_m=duplicate_radius_m, townships=townships,
-            exclude_uuid=exclude_uuid,
-        )
-    township = township_for_point(session, lon, lat)
-    name = None
-    if township:
-        name = session.execute(
-            text("SELECT name FROM townships WHERE code = :c"), {"c": township}
-        ).scalar()
+        duplicates_sql = _as_json_array(_nearest_sql(
+            params, lat, duplicate_radius_m, 10, category, problem_code, townships, p="d_"
+        ))
+        reports_sql = _as_json_array(_recent_sql(
+            params, lat, category, duplicate_radius_m, 30, exclude_uuid, townships, p="r_"
+        ))
+    row = session.execute(
+        text(
+            f"""
+            SELECT tc.code, (SELECT name FROM townships WHERE code = tc.code) AS name,
+                   {_as_json_array(_ZONES_SQL)} AS zones,
+                   {duplicates_sql} AS duplicates, {reports_sql} AS reports
+            FROM (SELECT {township_of_sql(_point_sql())} AS code) tc
+            """
+        ),
+        params,
+    ).mappings().one()
+    township = row["code"]
     return {
         "lon": lon,
         "lat": lat,
         "township_code": township,
-        "township_name": name,
+        "township_name": row["name"] if township else None,
         "outside_county": township is None,
-        "zones": zones_at(session, lon, lat),
-        "duplicates": duplicates,
-        "recent_reports": reports,
+        "zones": _zones_out(row["zones"]),
+        "duplicates": [_problem_out(r) for r in row["duplicates"]],
+        "recent_reports": [_report_out(r) for r in row["reports"]],
         "duplicate_radius_m": duplicate_radius_m,
     }
 

@@ -28,9 +28,9 @@ _MATCH = """
      AND ST_DWithin(p.geom::geography, x.geom::geography, :radius)
      AND (x.{time_col} AT TIME ZONE :tz)::date - (p.closed_at AT TIME ZONE :tz)::date
          BETWEEN 0 AND :window
-    WHERE x.id = :id AND x.geom IS NOT NULL AND x.category IS NOT NULL {extra}
+    WHERE {row} AND x.geom IS NOT NULL AND x.category IS NOT NULL {extra}
     ON CONFLICT DO NOTHING
-    RETURNING id
+    RETURNING id, {fk} AS trigger_id
 """
 
 
@@ -38,7 +38,7 @@ def _flag(
     session: Session, table: str, fk: str, time_col: str, row_id: int, extra: str = ""
 ) -> list[int]:
     settings = get_settings()
-    sql = _MATCH.format(table=table, fk=fk, time_col=time_col, extra=extra)
+    sql = _MATCH.format(table=table, fk=fk, time_col=time_col, extra=extra, row="x.id = :id")
     rows = session.execute(
         text(sql),
         {
@@ -56,17 +56,37 @@ def flag_for_complaint(session: Session, complaint_id: int) -> list[int]:
     return _flag(session, "complaints", "complaint_id", "received_at", complaint_id)
 
 
+_INSPECTION_EXTRA = (
+    "AND x.finding IN ('new_problem', 'rebound', 'persists') AND x.problem_id IS DISTINCT FROM p.id"
+)
+
+
 def flag_for_inspection(session: Session, inspection_id: int) -> list[int]:
     """Flag closed problems near a new-problem or rebound finding (not checks of the problem)."""
     return _flag(
-        session,
-        "inspections",
-        "inspection_id",
-        "observed_at",
-        inspection_id,
-        extra="AND x.finding IN ('new_problem', 'rebound', 'persists')"
-        " AND x.problem_id IS DISTINCT FROM p.id",
+        session, "inspections", "inspection_id", "observed_at", inspection_id,
+        extra=_INSPECTION_EXTRA,
     )
+
+
+def inspection_flag_sql(source: str) -> tuple[str, dict]:
+    """The rule of :func:`flag_for_inspection` as one ``INSERT … RETURNING`` over ``source``.
+
+    ``source`` names a relation of new inspection rows (e.g. a data-modifying CTE's
+    ``RETURNING *``), so the check can run inside the statement that stores them. Returns the
+    SQL (returning ``id`` and ``trigger_id``, the inspection's id) and its parameters.
+    """
+    settings = get_settings()
+    sql = _MATCH.format(
+        table=source, fk="inspection_id", time_col="observed_at", extra=_INSPECTION_EXTRA,
+        row="true",
+    )
+    params = {
+        "radius": settings.rebound_radius_m,
+        "window": settings.rebound_window_days,
+        "tz": settings.timezone,
+    }
+    return sql, params
 
 
 def _open_suspect(session: Session, suspect_id: int) -> SuspectedRebound:

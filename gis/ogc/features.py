@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from gis import vocab
 from gis.db.models import SRID
 from gis.errors import LookbackError
-from gis.ledger.deadlines import overdue_sql, warning_sql
+from gis.ledger.deadlines import due_date_sql, overdue_sql, warning_sql
 
 PropertyType = Literal["string", "integer", "number", "boolean", "date", "date-time", "object"]
 
@@ -132,6 +132,8 @@ class Property:
     filterable: bool = False
     enum: tuple[str, ...] | None = None
     pattern: str | None = None
+    # the same value over the collection's ``joins`` (used in pages, not in filters and counts)
+    select_sql: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,13 @@ class Collection:
     properties: tuple[Property, ...]
     temporal: str | None = None  # property whose values are the features' time (datetime filter)
     keywords: tuple[str, ...] = ()
+    # joins of the page query that the properties' ``select_sql`` read (computed once per row)
+    joins: str = ""
+
+    @property
+    def key_type(self) -> Literal["string", "integer"]:
+        """The type of the paging key (``order_by``, a unique column)."""
+        return "string" if self.order_by == f"{ALIAS}.code" else "integer"
 
     def property_named(self, name: str) -> Property | None:
         """The property called ``name``, or None."""
@@ -188,6 +197,18 @@ TOWNSHIP_CODE = _col(
     pattern=r"^\d{12}$",
 )
 
+# The effective due date once per row in a lateral join, instead of once per use in the derived
+# properties (``overdue`` reads it once, ``warning`` five times). The rule stays in
+# gis.ledger.deadlines: its SQL is reused with the due date replaced by the joined column.
+_DUE = due_date_sql(ALIAS)
+_DUE_JOIN = f"LEFT JOIN LATERAL (SELECT {_DUE} AS due_date) {ALIAS}_due ON true"
+
+
+def _over_due(sql: str) -> str:
+    """``sql`` reading the lateral join's due date instead of computing it again."""
+    return sql.replace(_DUE, f"{ALIAS}_due.due_date")
+
+
 PROBLEMS = Collection(
     id="problems",
     title="整改问题 Rectification problems",
@@ -221,6 +242,7 @@ PROBLEMS = Collection(
             "boolean",
             "not closed and past its due date",
             filterable=True,
+            select_sql=_over_due(overdue_sql(ALIAS)),
         ),
         Property(
             "warning",
@@ -229,10 +251,12 @@ PROBLEMS = Collection(
             "four-colour warning (四色预警)",
             filterable=True,
             enum=tuple(vocab.values(vocab.Warning)),
+            select_sql=_over_due(warning_sql(ALIAS)),
         ),
         _col("reported_at", "date-time", "when the problem was recorded"),
         _col("closed_at", "date-time", "when it was closed (销号), if it was"),
     ),
+    joins=_DUE_JOIN,
 )
 
 TOWNSHIPS = Collection(
@@ -355,6 +379,8 @@ class FeatureQuery:
     filters: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     limit: int = 10
     offset: int = 0
+    after: str | None = None  # keyset: features whose key follows this one
+    before: str | None = None  # keyset: the page of features whose key precedes this one
     crs: Crs = CRS84
     scope: tuple[str, ...] | None = None  # the caller's townships; None: all
 
@@ -536,7 +562,7 @@ def where_sql(collection: Collection, query: FeatureQuery) -> tuple[str, dict[st
 
 
 def _feature_sql(collection: Collection, crs: Crs) -> str:
-    props = ", ".join(f"'{p.name}', {p.sql}" for p in collection.properties)
+    props = ", ".join(f"'{p.name}', {p.select_sql or p.sql}" for p in collection.properties)
     return (
         "json_build_object('type', 'Feature', "
         f"'id', {collection.id_sql}, "
@@ -554,26 +580,82 @@ def count_features(
     return int(session.execute(text(sql), {"today": today, **params}).scalar_one())
 
 
+def parse_key(collection: Collection, value: str) -> str | int:
+    """A paging key from a ``next``/``prev`` link, checked against the key's type."""
+    if collection.key_type == "integer":
+        if not re.fullmatch(r"-?\d{1,18}", value.strip()):
+            raise FeatureQueryError(f"paging key {value!r} is not one of this collection's keys")
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: the features as a JSON array (text), how many, and the keys around it."""
+
+    features: str
+    returned: int
+    first_key: str | None
+    last_key: str | None
+    more: bool  # further features in the paging direction (after the page, or before it)
+    matched: int | None  # numberMatched, when it was asked for
+
+
 def features_page(
-    session: Session, collection: Collection, query: FeatureQuery, *, today: date
-) -> tuple[str, int]:
-    """One page of features as a JSON array (text, built in SQL) and how many it holds."""
+    session: Session,
+    collection: Collection,
+    query: FeatureQuery,
+    *,
+    today: date,
+    count: bool = False,
+) -> Page:
+    """One page of features, in one statement: the page's JSON built in SQL, and the count.
+
+    Pages follow the collection's unique ``order_by`` key: ``after`` a key (the ``next`` link),
+    ``before`` a key (``prev``), or ``offset`` features into the filter's result for clients that
+    send one. One feature beyond the page tells whether there are more. ``count`` adds
+    ``numberMatched`` (the same WHERE clause) to the same statement.
+    """
     clause, params = where_sql(collection, query)
+    key = collection.order_by
+    order, skip = "ASC", "OFFSET :offset"
+    if query.after is not None:
+        clause += f" AND {key} > :after"
+        params["after"] = parse_key(collection, query.after)
+        skip = ""
+    elif query.before is not None:
+        clause += f" AND {key} < :before"
+        params["before"] = parse_key(collection, query.before)
+        order, skip = "DESC", ""
+    counted = (
+        f"(SELECT count(*) FROM {collection.table} {ALIAS} WHERE {where_sql(collection, query)[0]})"
+        if count else "NULL::bigint"
+    )
     sql = f"""
-        SELECT COALESCE(json_agg(page.feature ORDER BY page.k), '[]'::json)::text, count(*)
-        FROM (
-            SELECT {_feature_sql(collection, query.crs)} AS feature, {collection.order_by} AS k
+        WITH rows AS (
+            SELECT {key} AS page_key, {ALIAS}.*
             FROM {collection.table} {ALIAS}
             WHERE {clause}
-            ORDER BY {collection.order_by}
-            LIMIT :limit OFFSET :offset
-        ) page
+            ORDER BY {key} {order}
+            LIMIT :limit + 1 {skip}
+        ), page AS (
+            SELECT {_feature_sql(collection, query.crs)} AS feature, {ALIAS}.page_key AS k
+            FROM (
+                SELECT *, row_number() OVER (ORDER BY page_key {order}) AS page_n FROM rows
+            ) {ALIAS} {collection.joins}
+            WHERE {ALIAS}.page_n <= :limit
+        )
+        SELECT (SELECT COALESCE(json_agg(feature ORDER BY k), '[]'::json)::text FROM page),
+               (SELECT count(*) FROM page), (SELECT min(k)::text FROM page),
+               (SELECT max(k)::text FROM page), (SELECT count(*) FROM rows) > :limit,
+               {counted}
     """
     row = session.execute(
         text(sql),
         {"today": today, "limit": query.limit, "offset": query.offset, **params},
     ).one()
-    return row[0], int(row[1])
+    return Page(row[0], int(row[1]), row[2], row[3], bool(row[4]),
+                None if row[5] is None else int(row[5]))
 
 
 def feature_by_id(
@@ -589,7 +671,7 @@ def feature_by_id(
         key = feature_id
     sql = (
         f"SELECT {_feature_sql(collection, crs)}::text FROM {collection.table} {ALIAS} "
-        f"WHERE {collection.id_sql} = :fid AND {scope_sql(collection, scope)}"
+        f"{collection.joins} WHERE {collection.id_sql} = :fid AND {scope_sql(collection, scope)}"
     )
     return session.execute(
         text(sql), {"fid": key, "today": today, "scope": list(scope or ())}

@@ -26,12 +26,18 @@ from gis import vocab
 from gis.access.auth import Principal
 from gis.db.models import Attachment, Inspection
 from gis.field.inspections import (
+    BATCH_MAX,
+    DUPLICATE,
     FIELDS,
+    REJECTED,
+    STORED,
     FieldSettings,
     attach_photo,
     attachment_dict,
     get_inspection,
     inspection_dict,
+    store_batch,
+    store_inspection,
     submit_inspection,
 )
 from gis.field.nearby import hints, nearest_open_problems, offline_pack
@@ -299,10 +305,39 @@ def _visible(principal: Principal, inspection: Inspection) -> bool:
     return inspection.inspector == principal.name or principal.can_see(inspection.township_code)
 
 
+def _hints_for(session: Session, body: dict, principal: Principal, limits: FieldSettings) -> dict:
+    """The hints answered with a stored inspection (it is not its own duplicate)."""
+    return hints(
+        session,
+        body["lon"],
+        body["lat"],
+        category=body["category"],
+        problem_code=body["problem_code"],
+        duplicate_radius_m=limits.duplicate_radius_m,
+        townships=principal.townships,
+        exclude_uuid=body["uuid"],
+    )
+
+
 def _submit(app: FastAPI, raw: dict, principal: Principal, photos: list) -> tuple[int, dict]:
-    """Store one submission in its own transaction; answer only after it committed."""
+    """Store one submission in its own transaction; answer only after it committed.
+
+    Without photos: one statement stores it (two for an inspection of a problem: its event)
+    and one more gives the hints, in the same transaction.
+    """
     limits = field_limits(app)
     with Session(app.state.engine, expire_on_commit=False) as session:
+        if not photos:
+            with session.begin():
+                stored = store_inspection(
+                    session, raw, inspector=principal.name, limits=limits,
+                    townships=principal.townships,
+                )
+                body = stored.body
+                body["created"] = stored.created
+                body["suspected_rebounds"] = stored.suspected_rebounds
+                body["hints"] = _hints_for(session, body, principal, limits)
+            return (201 if stored.created else 200), body
         try:
             with session.begin():
                 result = submit_inspection(
@@ -319,16 +354,7 @@ def _submit(app: FastAPI, raw: dict, principal: Principal, photos: list) -> tupl
             raise HTTPException(exc.status, exc.message) from None
         body["created"] = result.created
         body["suspected_rebounds"] = result.suspected_rebounds
-        body["hints"] = hints(
-            session,
-            body["lon"],
-            body["lat"],
-            category=body["category"],
-            problem_code=body["problem_code"],
-            duplicate_radius_m=limits.duplicate_radius_m,
-            townships=principal.townships,
-            exclude_uuid=body["uuid"],
-        )
+        body["hints"] = _hints_for(session, body, principal, limits)
     return (201 if result.created else 200), body
 
 
@@ -389,6 +415,80 @@ async def inspections_create(request: Request, principal: Submitter) -> JSONResp
         raw = _json_object(await _read_body(request, JSON_BODY_MAX, "the body"))
     status, body = await run_in_threadpool(_submit, request.app, raw, principal, photos)
     return JSONResponse(body, status_code=status)
+
+
+BATCH_BODY_MAX = 16_000_000
+
+
+def _submit_batch(app: FastAPI, items: list, principal: Principal) -> dict:
+    """Store a batch in one transaction; answer only after it committed."""
+    with Session(app.state.engine, expire_on_commit=False) as session, session.begin():
+        results = store_batch(
+            session, items, inspector=principal.name, limits=field_limits(app),
+            townships=principal.townships,
+        )
+    counts = {s: sum(1 for r in results if r["status"] == s) for s in (STORED, DUPLICATE, REJECTED)}
+    return {**counts, "results": results}
+
+
+@router.post(
+    "/api/inspections/batch",
+    summary=f"Submit up to {BATCH_MAX} inspections at once (JSON); each idempotent on its uuid",
+    description=(
+        "The offline queue's flush. The body is `{\"items\": [...]}`, each item what "
+        "`POST /api/inspections` takes as JSON (no photos: upload them afterwards with "
+        "`PUT /api/inspections/{uuid}/photos/{sha256}`). Every item gets the same validation, "
+        "flags, township and suspected-rebound check as a single submission, and its own "
+        "answer in `results`, in the order sent: `stored`; `duplicate` (the uuid already "
+        "holds this content; nothing changed); or `rejected` with `reason`, the `field` at "
+        "fault and the `status_code` it would get alone (422, or 409 for a uuid already used "
+        "for other content). A bad item never loses the others. The answer is 200 once the "
+        "stored items are committed; 422 only when the envelope itself is unusable."
+    ),
+    responses={
+        200: {"description": "one result per item, in order, with counts per status"},
+        413: {"description": "the body is over the limit"},
+        422: {"description": "not a JSON object with an `items` list of at most the limit"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["items"],
+                        "properties": {
+                            "items": {
+                                "type": "array",
+                                "maxItems": BATCH_MAX,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["uuid", "lon", "lat", "observed_at", "finding"],
+                                    "properties": {name: {} for name in FIELDS},
+                                },
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def inspections_batch(request: Request, principal: Submitter) -> JSONResponse:
+    """Store a batch of inspections; one result per item (stored, duplicate or rejected)."""
+    body = _json_object(await _read_body(request, BATCH_BODY_MAX, "the batch"))
+    items = body.get("items")
+    if not isinstance(items, list):
+        raise LedgerError("items must be a list of inspections / items 须为数组", field="items")
+    if len(items) > BATCH_MAX:
+        raise LedgerError(
+            f"a batch holds at most {BATCH_MAX} items; this one has {len(items)}"
+            f" / 每批最多 {BATCH_MAX} 条",
+            field="items",
+        )
+    answer = await run_in_threadpool(_submit_batch, request.app, items, principal)
+    return JSONResponse(answer)
 
 
 @router.get("/api/inspections/{uuid}", summary="A stored inspection with its photos and flags")

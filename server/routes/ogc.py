@@ -29,7 +29,6 @@ from gis.ogc.features import (
     FeatureQuery,
     FeatureQueryError,
     collection_extent,
-    count_features,
     crs_from_reference,
     feature_by_id,
     features_page,
@@ -70,7 +69,9 @@ DESCRIPTION = (
     "环保督察整改台账 — the county's rectification problems, townships, sites, inspections and "
     "complaints as OGC API – Features (GeoJSON, CRS84 / EPSG:4490 / EPSG:3857)."
 )
-ITEMS_PARAMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"})
+ITEMS_PARAMS = frozenset(
+    {"f", "limit", "offset", "after", "before", "matched", "bbox", "bbox-crs", "datetime", "crs"}
+)
 ITEM_PARAMS = frozenset({"f", "crs"})
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
@@ -322,7 +323,19 @@ def items(
     limit: Annotated[int, Query(ge=1, description=f"page size, at most {MAX_LIMIT}")] = (
         DEFAULT_LIMIT
     ),
-    offset: Annotated[int, Query(ge=0, description="features to skip")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, description="features to skip (the `next` links page by key instead)")
+    ] = 0,
+    after: Annotated[
+        str | None, Query(description="paging key: the features after it (from a `next` link)")
+    ] = None,
+    before: Annotated[
+        str | None, Query(description="paging key: the page before it (from a `prev` link)")
+    ] = None,
+    matched: Annotated[
+        int | None,
+        Query(ge=0, description="numberMatched of the first page, carried by the paging links"),
+    ] = None,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS of bbox")] = None,
     datetime_: Annotated[
@@ -346,29 +359,34 @@ def items(
         datetime=parse_datetime(datetime_, settings.zone) if datetime_ is not None else None,
         filters=filters,
         limit=min(limit, MAX_LIMIT),
-        offset=offset,
+        offset=offset if after is None and before is None else 0,
+        after=after,
+        before=before,
         crs=out_crs,
         scope=principal.townships,
     )
-    features, returned = features_page(session, coll, query, today=today)
-    if offset == 0 and returned < query.limit:
-        matched = returned
-    elif returned and returned < query.limit:
-        matched = offset + returned
-    else:
-        matched = count_features(session, coll, query, today=today)
+    keyed = after is not None or before is not None
+    # One statement: the page's JSON and, unless a paging link carries it, numberMatched.
+    page = features_page(session, coll, query, today=today, count=matched is None)
+    features, returned = page.features, page.returned
+    if matched is None:
+        matched = page.matched or 0
 
-    page_url = request.url.include_query_params(limit=query.limit)
+    # Paging links carry the key of the page's edge and numberMatched (counted once per filter).
+    page_url = request.url.include_query_params(limit=query.limit, matched=matched)
+    page_url = page_url.remove_query_params(["offset", "after", "before"])
     if html:
         page_url = page_url.include_query_params(f="html")
     page_type = HTML if html else GEOJSON
     links = _self_links(request, GEOJSON)
     links.append(_link(f"{_base(request)}/collections/{coll.id}", "collection", JSON, coll.title))
-    if offset + returned < matched:
-        next_url = page_url.include_query_params(offset=offset + returned)
+    has_next = page.more if before is None else True
+    has_prev = (page.more if before is not None else (keyed or offset > 0))
+    if returned and has_next and page.last_key is not None:
+        next_url = page_url.include_query_params(after=page.last_key)
         links.append(_link(str(next_url), "next", page_type, "next page"))
-    if offset > 0:
-        prev_url = page_url.include_query_params(offset=max(0, offset - query.limit))
+    if returned and has_prev and page.first_key is not None:
+        prev_url = page_url.include_query_params(before=page.first_key)
         links.append(_link(str(prev_url), "prev", page_type, "previous page"))
     head = {
         "type": "FeatureCollection",

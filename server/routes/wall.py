@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gis.geo.display import for_display, heat_for_display
 from gis.ledger import records
@@ -87,8 +90,30 @@ def township_wall(
     return html_page(request, render_page(fmap, nonce=request.state.csp_nonce))
 
 
-@router.get("/api/wall/problems", summary="Problems for the view: bubbles or points by zoom")
+def _etagged(request: Request, content: object) -> Response:
+    """JSON with a strong ETag of its bytes; 304 and no body when the client holds that version.
+
+    The wall refreshes the same views every few seconds: an unchanged view ships nothing.
+    """
+    body = json.dumps(
+        jsonable_encoder(content), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    sent = request.headers.get("if-none-match", "")
+    if etag in {tag.strip() for tag in sent.split(",")} or sent.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/api/wall/problems",
+    summary="Problems for the view: bubbles or points by zoom",
+    response_class=JSONResponse,
+    responses={304: {"description": "unchanged since the ETag sent in If-None-Match"}},
+)
 def wall_problems(
+    request: Request,
     principal: Reader,
     session: SessionDep,
     today: TodayDep,
@@ -98,14 +123,20 @@ def wall_problems(
     category: Category | None = None,
     source: Source | None = None,
     township: TownshipParam = None,
-) -> dict:
+) -> Response:
     query = _query(category, source, township, bbox, principal.townships)
     data = problems_for_view(session, today=today, zoom=zoom, query=query)
-    return for_display(data, settings.tile_crs)
+    return _etagged(request, for_display(data, settings.tile_crs))
 
 
-@router.get("/api/wall/summary", summary="County counts, township ranking and choropleth, ticker")
+@router.get(
+    "/api/wall/summary",
+    summary="County counts, township ranking and choropleth, ticker",
+    response_class=JSONResponse,
+    responses={304: {"description": "unchanged since the ETag sent in If-None-Match"}},
+)
 def wall_summary(
+    request: Request,
     principal: Reader,
     session: SessionDep,
     today: TodayDep,
@@ -113,7 +144,7 @@ def wall_summary(
     source: Source | None = None,
     township: TownshipParam = None,
     ticker_size: Annotated[int, Query(ge=1, le=50)] = 12,
-) -> dict:
+) -> Response:
     scope = principal.townships
     if township:
         forbid_out_of_scope(principal, township)
@@ -134,13 +165,13 @@ def wall_summary(
         "classes": {s.code: classes.index[i] for i, s in enumerate(scores)},
     }
     towns = (township,) if township else scope
-    return {
+    return _etagged(request, {
         "today": today.isoformat(),
         "counts": counts,
         "choropleth": choropleth,
         "ranking": [asdict(s) for s in scores],
         "ticker": ticker(session, limit=ticker_size, township_codes=towns),
-    }
+    })
 
 
 @router.get("/api/wall/complaints-heat", summary="Complaint heat points [lat, lon, weight]")

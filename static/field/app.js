@@ -934,7 +934,8 @@
   }
 
   // ---------------------------------------------------------------------------------------
-  // Sync: POST the inspection, then PUT each photo by its hash; retry with backoff
+  // Sync: POST the inspection (several in one batch), then PUT each photo by its hash; retry
+  // with backoff
   // ---------------------------------------------------------------------------------------
 
   let syncing = false;
@@ -965,6 +966,58 @@
     } else {
       item.state = 'rejected';
       item.error = message;
+    }
+  }
+
+  // Several queued submissions go in one POST /api/inspections/batch (at most BATCH_MAX each),
+  // with one answer per item; the photos follow by PUT as for a single submission.
+  const BATCH_MAX = 500;
+
+  async function failedAll(items, response) {
+    const message = await errorText(response);
+    for (const item of items) {
+      await failed(item, {status: response.status, json: async () => ({detail: message})});
+    }
+  }
+
+  async function postBatch(items) {
+    const headers = {'X-CSRF-Token': csrfToken(), 'Content-Type': 'application/json'};
+    for (const item of items) {
+      item.state = 'syncing';
+      await queuePut(item);
+    }
+    await renderQueue();
+    let response;
+    try {
+      response = await fetchT('/api/inspections/batch', {
+        method: 'POST', headers, body: JSON.stringify({items: items.map((i) => i.payload)}),
+      }, 60000);
+    } catch (e) {
+      for (const item of items) {
+        backoff(item, t('networkError'));
+        await queuePut(item);
+      }
+      throw e;
+    }
+    if (response.status !== 200) {
+      try {
+        await failedAll(items, response);
+      } finally {
+        for (const item of items) await queuePut(item);
+      }
+      return;
+    }
+    const answer = await response.json();
+    for (const result of answer.results) {
+      const item = items[result.index];
+      if (result.status === 'rejected') {
+        item.state = 'rejected';
+        item.error = `${result.status_code}: ${result.reason}${result.field ? ` [${result.field}]` : ''}`;
+      } else {
+        item.result = result;
+        item.posted = true;
+      }
+      await queuePut(item);
     }
   }
 
@@ -1038,7 +1091,21 @@
         .filter((i) => !me || i.actor === me)
         .filter((i) => force || i.state !== 'retry' || i.nextAt <= now)
         .sort((a, b) => a.createdAt - b.createdAt);
+      const unposted = due.filter((i) => !i.posted);
+      const batched = new Set();
+      if (unposted.length > 1) {
+        for (let start = 0; start < unposted.length; start += BATCH_MAX) {
+          try {
+            const chunk = unposted.slice(start, start + BATCH_MAX);
+            chunk.forEach((i) => batched.add(i.uuid));
+            await postBatch(chunk);
+          } catch (e) {
+            return; // the network is down (or a sign-in is needed): keep the rest for later
+          }
+        }
+      }
       for (const item of due) {
+        if (batched.has(item.uuid) && !item.posted) continue; // rejected, or to retry later
         try {
           await syncOne(item);
         } catch (e) {

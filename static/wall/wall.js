@@ -92,10 +92,22 @@
       return q;
     };
 
+    // The last answer per URL with its ETag: an unchanged view comes back as 304 with no body.
+    const lastSeen = new Map();
     async function getJSON(url, signal) {
-      const resp = await fetch(url, { signal, cache: "no-store", headers: { Accept: "application/json" } });
+      const seen = lastSeen.get(url);
+      const headers = { Accept: "application/json" };
+      if (seen) headers["If-None-Match"] = seen.etag;
+      const resp = await fetch(url, { signal, cache: "no-store", headers });
+      if (resp.status === 304 && seen) return seen.body;
       if (!resp.ok) throw new Error(`${resp.status} ${url}`);
-      return resp.json();
+      const body = await resp.json();
+      const etag = resp.headers.get("ETag");
+      if (etag) {
+        if (lastSeen.size > 200) lastSeen.clear();
+        lastSeen.set(url, { etag, body });
+      }
+      return body;
     }
 
     function drawSummary(s) {
