@@ -1,0 +1,128 @@
+"""``lookback campaign``: campaigns, transfer lists, daily bulletins, disclosure, assessment."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from gis.campaigns import cases
+from gis.campaigns.transfers import run_transfer_import
+from gis.errors import LookbackError
+from server.cli.common import fail
+from server.cli.common import open_engine as _engine
+
+campaign_app = typer.Typer(
+    help="Inspection campaigns (督察进驻): transferred cases, daily dispatch, disclosure, "
+    "assessment.",
+    no_args_is_help=True,
+)
+console = Console()
+
+
+def _fail(message: str) -> NoReturn:
+    fail(message, on=console)
+
+
+def _campaign_id(session: Session, key: str) -> int:
+    return cases.find_campaign(session, key).id
+
+
+@campaign_app.command("create")
+def campaign_create(
+    name: Annotated[str, typer.Argument(help="e.g. 第三轮中央生态环境保护督察")],
+    level: Annotated[str, typer.Option(help="central, provincial or municipal")],
+    stationed_from: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
+    stationed_to: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
+    reply_days: Annotated[int, typer.Option(help="reply deadline of a case in days")] = 7,
+    working_days: Annotated[
+        bool, typer.Option("--working-days", help="count the reply deadline in working days")
+    ] = False,
+) -> None:
+    """Register a campaign."""
+    try:
+        start, end = date.fromisoformat(stationed_from), date.fromisoformat(stationed_to)
+    except ValueError as exc:
+        _fail(f"日期格式应为 YYYY-MM-DD dates are YYYY-MM-DD: {exc}")
+    engine = _engine()
+    try:
+        with Session(engine) as session, session.begin():
+            campaign = cases.create_campaign(
+                session,
+                cases.CampaignInput(
+                    name, level, start, end, reply_days, "working" if working_days else "calendar"
+                ),
+            )
+            console.print(f"campaign {campaign.id}: {campaign.name}", highlight=False)
+    except LookbackError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+
+
+@campaign_app.command("list")
+def campaign_list() -> None:
+    """The campaigns."""
+    engine = _engine()
+    try:
+        with Session(engine) as session:
+            items = cases.list_campaigns(session)
+    finally:
+        engine.dispose()
+    table = Table("id", "name", "level", "stationed", "reply")
+    for c in items:
+        table.add_row(
+            str(c["id"]), c["name"], c["level_zh"],
+            f"{c['stationed_from']}–{c['stationed_to']}",
+            f"{c['reply_days']} {'working' if c['reply_day_kind'] == 'working' else 'calendar'} d",
+        )
+    console.print(table)
+
+
+@campaign_app.command("import")
+def campaign_import(
+    campaign: Annotated[str, typer.Argument(help="campaign id or name")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the .xlsx list")],
+    batch: Annotated[int | None, typer.Option(help="第N批 when the list does not say")] = None,
+    received_on: Annotated[
+        str | None, typer.Option(help="交办时间 (YYYY-MM-DD) when rows leave it empty")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report, write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Import a transfer list (转办件清单); exits 1 when a row was rejected."""
+    engine = _engine()
+    try:
+        with Session(engine) as session:
+            campaign_id = _campaign_id(session, campaign)
+        report = run_transfer_import(
+            engine,
+            campaign_id,
+            file.read_bytes(),
+            filename=file.name,
+            batch=batch,
+            received_on=date.fromisoformat(received_on) if received_on else None,
+            dry_run=dry_run,
+        )
+    except (LookbackError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        title = f"{report.filename}: " + ", ".join(f"{k} {v}" for k, v in report.counts().items())
+        table = Table("row", "outcome", "受理编号", "reason", title=title + (
+            " (dry run: nothing written)" if report.dry_run else ""
+        ))
+        for r in report.rows:
+            table.add_row(str(r.row), r.outcome, r.code or "", r.reason or ", ".join(r.changed))
+        console.print(table)
+    if report.counts()["rejected"]:
+        raise typer.Exit(1)

@@ -1,0 +1,182 @@
+"""Inspection campaigns: transferred-case batches, handling, daily dispatch, disclosure,
+assessment and summons on record. Routes parse, authorise and call ``gis.campaigns``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from gis.campaigns import cases
+from gis.campaigns.transfers import run_transfer_import
+from server.deps import EngineDep, SessionDep, TodayDep, committing
+from server.security import Reader, forbid_out_of_scope, principal_dep
+
+router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
+Manager = principal_dep("campaign:manage")
+Handler = principal_dep("campaign:handle")
+
+
+class CampaignCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["第三轮中央生态环境保护督察"])
+    level: Literal["central", "provincial", "municipal"]
+    stationed_from: date
+    stationed_to: date
+    reply_days: int = Field(7, ge=1, le=90)
+    reply_day_kind: Literal["calendar", "working"] = "calendar"
+
+
+class CaseCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=100, description="受理编号")
+    batch: int = Field(ge=1, description="第N批")
+    text: str = Field(min_length=1, description="反映内容")
+    township_code: str | None = Field(None, pattern=r"^[0-9]{12}$")
+    received_on: date
+    pollution_type: str = ""
+
+
+class CaseHandling(BaseModel):
+    checked_on: date | None = None
+    check_note: str | None = None
+    finding: Literal["true", "partly_true", "untrue", "属实", "部分属实", "不属实"] | None = None
+    measures: str | None = None
+    responsible_unit: str | None = None
+    responsible_person: str | None = None
+    orders: int | None = Field(None, ge=0, description="责令整改")
+    penalties: int | None = Field(None, ge=0, description="立案处罚")
+    summonses: int | None = Field(None, ge=0, description="约谈")
+    accountabilities: int | None = Field(None, ge=0, description="问责")
+    result: str | None = None
+
+
+class CaseReply(BaseModel):
+    reply_text: str = Field(min_length=1)
+
+
+def _case(session, campaign, code: str, today: date) -> dict:  # type: ignore[no-untyped-def]
+    for item in cases.list_cases(session, campaign, scope=None, today=today):
+        if item["code"] == code:
+            return cases.jsonable(item)
+    raise HTTPException(404, f"转办件 {code} 不存在 no case {code!r}")
+
+
+@router.post("", status_code=201, summary="Register an inspection campaign (督察进驻)")
+def campaign_create(_: Manager, body: CampaignCreate, session: SessionDep) -> dict:
+    with committing(session):
+        campaign = cases.create_campaign(session, cases.CampaignInput(**body.model_dump()))
+    return cases.campaign_dict(campaign)
+
+
+@router.get("", summary="List campaigns")
+def campaign_list(_: Reader, session: SessionDep) -> dict:
+    return {"items": cases.list_campaigns(session)}
+
+
+@router.get("/{campaign_id}", summary="One campaign")
+def campaign_get(_: Reader, campaign_id: int, session: SessionDep) -> dict:
+    return cases.campaign_dict(cases.get_campaign(session, campaign_id))
+
+
+@router.post(
+    "/{campaign_id}/import",
+    summary="Import a transfer list (转办件清单): every row reported; dry_run writes nothing",
+)
+async def campaign_import(
+    _: Manager,
+    campaign_id: int,
+    request: Request,
+    engine: EngineDep,
+    dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
+    batch: Annotated[int | None, Query(ge=1, description="第N批 if the list does not say")] = None,
+    received_on: Annotated[date | None, Query(description="交办时间 of empty cells")] = None,
+) -> dict:
+    limit = request.app.state.settings.max_body_mb * 1_000_000
+    form = await request.form(max_files=1, max_fields=10)
+    part = form.get("file")
+    if not isinstance(part, UploadFile):
+        raise HTTPException(422, "请上传文件 upload the workbook as the multipart field 'file'")
+    data = await part.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, "文件过大 the workbook is too large")
+    report = await run_in_threadpool(
+        run_transfer_import,
+        engine,
+        campaign_id,
+        data,
+        filename=part.filename or "transfer.xlsx",
+        batch=batch,
+        received_on=received_on,
+        dry_run=dry_run,
+    )
+    return report.as_dict()
+
+
+@router.post("/{campaign_id}/cases", status_code=201, summary="Enter one transferred case")
+def case_create(
+    _: Manager, campaign_id: int, body: CaseCreate, session: SessionDep, today: TodayDep
+) -> dict:
+    with committing(session):
+        campaign = cases.get_campaign(session, campaign_id)
+        cases.add_case(session, campaign, cases.CaseInput(**body.model_dump()))
+    return _case(session, campaign, body.code, today)
+
+
+@router.get("/{campaign_id}/cases", summary="The campaign's cases within your townships")
+def case_list(
+    principal: Reader,
+    campaign_id: int,
+    session: SessionDep,
+    today: TodayDep,
+    batch: Annotated[int | None, Query(ge=1)] = None,
+) -> dict:
+    campaign = cases.get_campaign(session, campaign_id)
+    items = cases.list_cases(
+        session, campaign, scope=principal.townships, today=today, batch=batch
+    )
+    return {"items": [cases.jsonable(i) for i in items], "total": len(items)}
+
+
+@router.patch("/{campaign_id}/cases/{code}", summary="Record a case's check and handling")
+def case_handle(
+    principal: Handler,
+    campaign_id: int,
+    code: str,
+    body: CaseHandling,
+    session: SessionDep,
+    today: TodayDep,
+) -> dict:
+    campaign = cases.get_campaign(session, campaign_id)
+    forbid_out_of_scope(principal, cases.case_township(session, campaign, code))
+    with committing(session):
+        cases.handle_case(session, campaign, code, body.model_dump(exclude_none=True), today=today)
+    return _case(session, campaign, code, today)
+
+
+@router.post("/{campaign_id}/cases/{code}/reply", summary="Reply (反馈) to a case")
+def case_reply(
+    principal: Handler,
+    campaign_id: int,
+    code: str,
+    body: CaseReply,
+    session: SessionDep,
+    today: TodayDep,
+) -> dict:
+    campaign = cases.get_campaign(session, campaign_id)
+    forbid_out_of_scope(principal, cases.case_township(session, campaign, code))
+    with committing(session):
+        cases.reply_case(session, campaign, code, body.reply_text)
+    return _case(session, campaign, code, today)
+
+
+@router.post("/{campaign_id}/cases/{code}/close", summary="Close (办结) a replied case")
+def case_close(
+    _: Manager, campaign_id: int, code: str, session: SessionDep, today: TodayDep
+) -> dict:
+    campaign = cases.get_campaign(session, campaign_id)
+    with committing(session):
+        cases.close_case(session, campaign, code, on=today)
+    return _case(session, campaign, code, today)
