@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from gis.campaigns import cases
+from gis.campaigns import cases, dispatch
 from gis.campaigns.transfers import run_transfer_import
 from gis.errors import LookbackError
 from server.cli.common import fail
@@ -126,3 +126,40 @@ def campaign_import(
         console.print(table)
     if report.counts()["rejected"]:
         raise typer.Exit(1)
+
+
+@campaign_app.command("bulletin")
+def campaign_bulletin(
+    campaign: Annotated[str, typer.Argument(help="campaign id or name")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="file to write: .pdf, .html or .json")],
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today)")] = None,
+) -> None:
+    """Write the campaign's daily dispatch bulletin (每日调度通报)."""
+    from gis.ledger.deadlines import local_today
+    from layers.campaign_render import render_daily_html, render_daily_pdf
+
+    if out.suffix not in (".pdf", ".html", ".json"):
+        _fail("输出文件须为 .pdf、.html 或 .json the output is .pdf, .html or .json")
+    engine = _engine()
+    try:
+        with Session(engine) as session:
+            c = cases.find_campaign(session, campaign)
+            b = dispatch.daily_bulletin(
+                session, c, date.fromisoformat(day) if day else local_today()
+            )
+    except (LookbackError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    if out.suffix == ".pdf":
+        out.write_bytes(render_daily_pdf(b))
+    elif out.suffix == ".html":
+        out.write_text(render_daily_html(b), encoding="utf-8")
+    else:
+        out.write_text(json.dumps(b.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    missing = "、".join(t.name for t in b.not_reported) or "none"
+    console.print(
+        f"{out}: {b.totals['cases']} cases, {b.totals['reply_overdue']} overdue replies;"
+        f" not reported: {missing}",
+        highlight=False,
+    )

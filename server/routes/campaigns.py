@@ -8,17 +8,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from gis.campaigns import cases
+from gis.campaigns import cases, dispatch
 from gis.campaigns.transfers import run_transfer_import
+from layers.campaign_render import render_daily_html, render_daily_pdf
 from server.deps import EngineDep, SessionDep, TodayDep, committing
 from server.security import Reader, forbid_out_of_scope, principal_dep
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 Manager = principal_dep("campaign:manage")
 Handler = principal_dep("campaign:handle")
+Dispatcher = principal_dep("dispatch:report")
 
 
 class CampaignCreate(BaseModel):
@@ -180,3 +183,79 @@ def case_close(
     with committing(session):
         cases.close_case(session, campaign, code, on=today)
     return _case(session, campaign, code, today)
+
+
+class DispatchCreate(BaseModel):
+    township_code: str = Field(pattern=r"^[0-9]{12}$")
+    day: date | None = Field(None, description="default: today")
+    progress: str = Field(min_length=1, max_length=4000, description="今日调度情况")
+
+
+def _download(data: bytes, media_type: str, name: str) -> Response:
+    from urllib.parse import quote
+
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+@router.post("/{campaign_id}/dispatch", status_code=201, summary="A township's daily report")
+def dispatch_create(
+    principal: Dispatcher,
+    campaign_id: int,
+    body: DispatchCreate,
+    session: SessionDep,
+    today: TodayDep,
+) -> dict:
+    forbid_out_of_scope(principal, body.township_code)
+    campaign = cases.get_campaign(session, campaign_id)
+    day = body.day or today
+    with committing(session):
+        dispatch.report_progress(
+            session,
+            campaign,
+            township_code=body.township_code,
+            day=day,
+            progress=body.progress,
+            reported_by=principal.name,
+            today=today,
+        )
+    return dispatch.dispatch_status(session, campaign, day, scope=principal.townships)
+
+
+@router.get("/{campaign_id}/dispatch", summary="Who reported on a day, and who has not")
+def dispatch_get(
+    principal: Reader,
+    campaign_id: int,
+    session: SessionDep,
+    today: TodayDep,
+    day: date | None = None,
+) -> dict:
+    campaign = cases.get_campaign(session, campaign_id)
+    return dispatch.dispatch_status(session, campaign, day or today, scope=principal.townships)
+
+
+@router.get(
+    "/{campaign_id}/bulletin",
+    summary="The campaign's daily bulletin (JSON, HTML or PDF)",
+    response_model=None,
+)
+def bulletin_get(
+    principal: Reader,
+    campaign_id: int,
+    session: SessionDep,
+    today: TodayDep,
+    day: date | None = None,
+    fmt: Annotated[Literal["json", "html", "pdf"], Query(alias="format")] = "json",
+) -> dict | Response:
+    campaign = cases.get_campaign(session, campaign_id)
+    b = dispatch.daily_bulletin(session, campaign, day or today, scope=principal.townships)
+    if fmt == "html":
+        return HTMLResponse(render_daily_html(b))
+    if fmt == "pdf":
+        return _download(
+            render_daily_pdf(b), "application/pdf", f"每日调度通报-{b.day.isoformat()}.pdf"
+        )
+    return b.as_dict()

@@ -1,0 +1,28 @@
+"""Campaign documents: the daily dispatch bulletin, the public disclosure list and the
+assessment report, as self-contained HTML and as PDF (same fonts and page as the reports)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gis.campaigns.dispatch import DailyBulletin
+from layers.report_render import ENV, _check_local, _common, html_to_pdf
+
+
+def _render(template: str, footer: str, **context: Any) -> str:
+    html = ENV.get_template(template).render(footer=footer, **context, **_common())
+    _check_local(html)
+    return html
+
+
+def render_daily_html(bulletin: DailyBulletin) -> str:
+    """The campaign's daily bulletin as one self-contained HTML page."""
+    return _render(
+        "campaign_daily.html",
+        f"{bulletin.campaign['name']} {bulletin.day.isoformat()}",
+        b=bulletin,
+    )
+
+
+def render_daily_pdf(bulletin: DailyBulletin) -> bytes:
+    return html_to_pdf(render_daily_html(bulletin))
