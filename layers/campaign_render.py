@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gis.campaigns.disclosure import COLUMNS, DisclosureBatch
 from gis.campaigns.dispatch import DailyBulletin
 from layers.report_render import ENV, _check_local, _common, html_to_pdf
 
@@ -26,3 +27,18 @@ def render_daily_html(bulletin: DailyBulletin) -> str:
 
 def render_daily_pdf(bulletin: DailyBulletin) -> bytes:
     return html_to_pdf(render_daily_html(bulletin))
+
+
+def render_disclosure_html(campaign: dict[str, Any], batches: list[DisclosureBatch]) -> str:
+    """The public disclosure list (边督边改公开) as one self-contained HTML page."""
+    return _render(
+        "campaign_disclosure.html",
+        f"{campaign['name']} 边督边改公开",
+        campaign=campaign,
+        batches=batches,
+        columns=COLUMNS,
+    )
+
+
+def render_disclosure_pdf(campaign: dict[str, Any], batches: list[DisclosureBatch]) -> bytes:
+    return html_to_pdf(render_disclosure_html(campaign, batches))

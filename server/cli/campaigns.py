@@ -163,3 +163,35 @@ def campaign_bulletin(
         f" not reported: {missing}",
         highlight=False,
     )
+
+
+@campaign_app.command("disclosure")
+def campaign_disclosure(
+    campaign: Annotated[str, typer.Argument(help="campaign id or name")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="file to write: .xlsx, .pdf or .html")],
+    batch: Annotated[int | None, typer.Option(help="one batch (default: every batch)")] = None,
+) -> None:
+    """Write the public disclosure list (边督边改公开), personal data removed."""
+    from gis.campaigns.disclosure import disclosure, disclosure_xlsx
+    from layers.campaign_render import render_disclosure_html, render_disclosure_pdf
+
+    if out.suffix not in (".xlsx", ".pdf", ".html"):
+        _fail("输出文件须为 .xlsx、.pdf 或 .html the output is .xlsx, .pdf or .html")
+    engine = _engine()
+    try:
+        with Session(engine) as session:
+            c = cases.find_campaign(session, campaign)
+            batches = disclosure(session, c, batch=batch)
+            info = cases.campaign_dict(c)
+            if out.suffix == ".xlsx":
+                out.write_bytes(disclosure_xlsx(c, batches))
+    except LookbackError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    if out.suffix == ".pdf":
+        out.write_bytes(render_disclosure_pdf(info, batches))
+    elif out.suffix == ".html":
+        out.write_text(render_disclosure_html(info, batches), encoding="utf-8")
+    rows = sum(len(b.rows) for b in batches)
+    console.print(f"{out}: {rows} cases in {len(batches)} batch(es)", highlight=False)

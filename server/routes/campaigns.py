@@ -12,9 +12,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from gis.campaigns import cases, dispatch
+from gis.campaigns import cases, disclosure, dispatch
 from gis.campaigns.transfers import run_transfer_import
-from layers.campaign_render import render_daily_html, render_daily_pdf
+from layers.campaign_render import (
+    render_daily_html,
+    render_daily_pdf,
+    render_disclosure_html,
+    render_disclosure_pdf,
+)
 from server.deps import EngineDep, SessionDep, TodayDep, committing
 from server.security import Reader, forbid_out_of_scope, principal_dep
 
@@ -22,6 +27,8 @@ router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 Manager = principal_dep("campaign:manage")
 Handler = principal_dep("campaign:handle")
 Dispatcher = principal_dep("dispatch:report")
+Exporter = principal_dep("export:read")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class CampaignCreate(BaseModel):
@@ -259,3 +266,28 @@ def bulletin_get(
             render_daily_pdf(b), "application/pdf", f"每日调度通报-{b.day.isoformat()}.pdf"
         )
     return b.as_dict()
+
+
+@router.get(
+    "/{campaign_id}/disclosure",
+    summary="Public disclosure (边督边改) of rectified cases by batch: JSON, xlsx, HTML or PDF",
+    response_model=None,
+)
+def disclosure_get(
+    principal: Exporter,
+    campaign_id: int,
+    session: SessionDep,
+    batch: Annotated[int | None, Query(ge=1)] = None,
+    fmt: Annotated[Literal["json", "xlsx", "html", "pdf"], Query(alias="format")] = "json",
+) -> dict | Response:
+    campaign = cases.get_campaign(session, campaign_id)
+    batches = disclosure.disclosure(session, campaign, batch=batch, scope=principal.townships)
+    name = f"边督边改公开-{campaign.name}" + (f"-第{batch}批" if batch else "")
+    info = cases.campaign_dict(campaign)
+    if fmt == "xlsx":
+        return _download(disclosure.disclosure_xlsx(campaign, batches), XLSX, f"{name}.xlsx")
+    if fmt == "html":
+        return HTMLResponse(render_disclosure_html(info, batches))
+    if fmt == "pdf":
+        return _download(render_disclosure_pdf(info, batches), "application/pdf", f"{name}.pdf")
+    return {"campaign": info, "batches": [b.__dict__ for b in batches]}
