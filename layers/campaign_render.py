@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gis.campaigns.assessment import COUNTED, ITEM_LABELS, Assessment
 from gis.campaigns.disclosure import COLUMNS, DisclosureBatch
 from gis.campaigns.dispatch import DailyBulletin
 from layers.report_render import ENV, _check_local, _common, html_to_pdf
@@ -42,3 +43,18 @@ def render_disclosure_html(campaign: dict[str, Any], batches: list[DisclosureBat
 
 def render_disclosure_pdf(campaign: dict[str, Any], batches: list[DisclosureBatch]) -> bytes:
     return html_to_pdf(render_disclosure_html(campaign, batches))
+
+
+def render_assessment_html(a: Assessment) -> str:
+    """The assessment of a period: ranking with the per-item breakdown."""
+    return _render(
+        "campaign_assessment.html",
+        f"考核 {a.start.isoformat()}–{a.end.isoformat()}",
+        a=a,
+        items=COUNTED,
+        labels=ITEM_LABELS,
+    )
+
+
+def render_assessment_pdf(a: Assessment) -> bytes:
+    return html_to_pdf(render_assessment_html(a))

@@ -101,6 +101,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(calendar.router)
     app.include_router(campaigns.router)
+    app.include_router(campaigns.assessment_router)
     app.include_router(maps.router)
     app.include_router(geojson.router)
     app.include_router(problems.router)

@@ -195,3 +195,44 @@ def campaign_disclosure(
         out.write_text(render_disclosure_html(info, batches), encoding="utf-8")
     rows = sum(len(b.rows) for b in batches)
     console.print(f"{out}: {rows} cases in {len(batches)} batch(es)", highlight=False)
+
+
+@campaign_app.command("assess")
+def campaign_assess(
+    year: Annotated[int | None, typer.Option(help="with --quarter")] = None,
+    quarter: Annotated[int | None, typer.Option(help="1–4")] = None,
+    start: Annotated[str | None, typer.Option(help="YYYY-MM-DD (instead of a quarter)")] = None,
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    by: Annotated[str, typer.Option(help="township or unit")] = "township",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=".xlsx or .pdf")] = None,
+) -> None:
+    """Scores per township or responsible unit for a period, from the stored rules."""
+    from gis.campaigns import assessment
+    from layers.campaign_render import render_assessment_pdf
+
+    engine = _engine()
+    try:
+        if year is not None and quarter is not None:
+            first, last = assessment.quarter(year, quarter)
+        elif start and end:
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
+        else:
+            _fail("请给出 --year 和 --quarter，或 --start 和 --end give a quarter or a period")
+        with Session(engine) as session:
+            a = assessment.assess(session, first, last, by=by)
+    except (LookbackError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    table = Table("rank", by, *assessment.COUNTED, "score", title=f"{first} – {last}")
+    for r in a.rows:
+        table.add_row(str(r.rank), r.name, *(str(r.counts[i]) for i in assessment.COUNTED),
+                      f"{r.score:g}")
+    console.print(table)
+    if out is not None:
+        if out.suffix == ".xlsx":
+            out.write_bytes(assessment.assessment_xlsx(a))
+        elif out.suffix == ".pdf":
+            out.write_bytes(render_assessment_pdf(a))
+        else:
+            _fail("输出文件须为 .xlsx 或 .pdf the output is .xlsx or .pdf")

@@ -12,9 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from gis.campaigns import cases, disclosure, dispatch
+from gis.campaigns import accountability, assessment, cases, disclosure, dispatch
 from gis.campaigns.transfers import run_transfer_import
 from layers.campaign_render import (
+    render_assessment_html,
+    render_assessment_pdf,
     render_daily_html,
     render_daily_pdf,
     render_disclosure_html,
@@ -24,10 +26,13 @@ from server.deps import EngineDep, SessionDep, TodayDep, committing
 from server.security import Reader, forbid_out_of_scope, principal_dep
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
+# assessment and summons on record are not tied to one campaign
+assessment_router = APIRouter(prefix="/api", tags=["assessment"])
 Manager = principal_dep("campaign:manage")
 Handler = principal_dep("campaign:handle")
 Dispatcher = principal_dep("dispatch:report")
 Exporter = principal_dep("export:read")
+RecordWriter = principal_dep("accountability:write")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -291,3 +296,93 @@ def disclosure_get(
     if fmt == "pdf":
         return _download(render_disclosure_pdf(info, batches), "application/pdf", f"{name}.pdf")
     return {"campaign": info, "batches": [b.__dict__ for b in batches]}
+
+
+class RulesUpdate(BaseModel):
+    points: dict[str, float] = Field(description="item → signed points, e.g. overdue_day: -0.5")
+
+
+class AccountabilityCreate(BaseModel):
+    kind: Literal["summons", "accountability"]
+    held_on: date
+    person: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1)
+    township_code: str | None = Field(None, pattern=r"^[0-9]{12}$")
+    outcome: str = ""
+    problem_codes: list[str] = Field(default_factory=list)
+    notice_numbers: list[str] = Field(default_factory=list)
+
+
+@assessment_router.get("/assessment/rules", summary="The assessment's points per item")
+def rules_get(_: Reader, session: SessionDep) -> dict:
+    return {"rules": assessment.load_rules(session)}
+
+
+@assessment_router.put("/assessment/rules", summary="Change the points of some items")
+def rules_put(principal: Manager, body: RulesUpdate, session: SessionDep) -> dict:
+    with committing(session):
+        rules = assessment.set_rules(session, body.points, actor=principal.name)
+    return {"rules": rules}
+
+
+@assessment_router.get(
+    "/assessment",
+    summary="Scores per township or unit for a period (quarter or start/end): JSON, xlsx, PDF",
+    response_model=None,
+)
+def assessment_get(
+    principal: Reader,
+    session: SessionDep,
+    start: date | None = None,
+    end: date | None = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+    by: Literal["township", "unit"] = "township",
+    fmt: Annotated[Literal["json", "xlsx", "html", "pdf"], Query(alias="format")] = "json",
+) -> dict | Response:
+    if year is not None and quarter is not None:
+        start, end = assessment.quarter(year, quarter)
+    if start is None or end is None:
+        raise HTTPException(
+            422, "请给出 start 和 end，或 year 和 quarter / give start and end, or year and quarter"
+        )
+    a = assessment.assess(session, start, end, by=by, scope=principal.townships)
+    name = f"考核-{start.isoformat()}-{end.isoformat()}-{by}"
+    if fmt == "xlsx":
+        return _download(assessment.assessment_xlsx(a), XLSX, f"{name}.xlsx")
+    if fmt == "html":
+        return HTMLResponse(render_assessment_html(a))
+    if fmt == "pdf":
+        return _download(render_assessment_pdf(a), "application/pdf", f"{name}.pdf")
+    return a.as_dict()
+
+
+@assessment_router.post(
+    "/accountability", status_code=201, summary="Put a summons (约谈) or accountability on record"
+)
+def accountability_create(
+    principal: RecordWriter, body: AccountabilityCreate, session: SessionDep, today: TodayDep
+) -> dict:
+    data = accountability.AccountabilityInput(**body.model_dump())
+    with committing(session):
+        record = accountability.record_accountability(
+            session, data, recorded_by=principal.name, today=today
+        )
+    return accountability.record_dict(record)
+
+
+@assessment_router.get(
+    "/accountability", summary="Summons and accountability held, per township and unit"
+)
+def accountability_list(
+    principal: Reader,
+    session: SessionDep,
+    township: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
+    unit: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict:
+    return accountability.list_accountability(
+        session, scope=principal.townships, township=township, unit=unit, start=start, end=end
+    )
