@@ -110,6 +110,12 @@ def test_a_week_of_dispatch_and_the_bulletin_of_each_day(week) -> None:  # type:
         2, 1, 2,
     )
     assert by_town["西镇"].report == "西镇第7天：巡查3处" and not by_town["东镇"].reported
+    with Session(engine) as s:
+        c = cases.get_campaign(s, campaign_id)
+        steps = dispatch.daily_bulletin(s, c, MONDAY + timedelta(1))
+    tuesday = {t.name: t.recorded for t in steps.townships}  # what the records show that day
+    assert tuesday == {"西镇": "今日核查0件、反馈1件、办结0件",
+                       "东镇": "今日核查1件、反馈0件、办结0件"}
     assert sunday.actions["orders"] == 1
 
     html = render_daily_html(sunday)

@@ -24,6 +24,7 @@ past period gives the same scores whatever happened later.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -32,7 +33,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.access.scope import Scope, in_scope
-from gis.campaigns.cases import CampaignError
+from gis.campaigns.cases import CampaignError, check_year
 from gis.config import get_settings
 from gis.db.models import ASSESSMENT_ITEMS, AssessmentRule
 from gis.ledger.counts import BY_NAME, period_params
@@ -78,7 +79,7 @@ def set_rules(session: Session, points: dict[str, float], *, actor: str) -> dict
             raise CampaignError(
                 f"未知考核项 {item} unknown item; one of: {', '.join(ASSESSMENT_ITEMS)}", "item"
             )
-        if not isinstance(value, int | float) or abs(value) > 1000:
+        if not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > 1000:
             raise CampaignError(f"{item} 分值无效 points must be a number within ±1000", item)
         rule = session.get(AssessmentRule, item)
         if rule is None:
@@ -211,6 +212,8 @@ def assess(
     chooses the rows returned (units are shown to county-wide callers only)."""
     if by not in ("township", "unit"):
         raise CampaignError("by 须为 township 或 unit by is township or unit", "by")
+    check_year(start, "start")
+    check_year(end, "end")
     if end < start:
         raise CampaignError("考核期结束早于开始 the period ends before it starts", "end")
     rules = load_rules(session)

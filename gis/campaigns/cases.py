@@ -88,6 +88,12 @@ def complaint_kind(pollution_type: str) -> str:
     return "other"
 
 
+def check_year(day: date, name: str) -> None:
+    """Refuse dates outside 2000–2100 (typing errors such as 0206 or 9999)."""
+    if not 2000 <= day.year <= 2100:
+        raise CampaignError(f"日期 {day.isoformat()} 不合理 {name}: implausible year", name)
+
+
 @dataclass
 class CampaignInput:
     name: str
@@ -114,6 +120,8 @@ def create_campaign(session: Session, data: CampaignInput) -> Campaign:
         )
     if data.reply_days < 1:
         raise CampaignError("反馈期限至少 1 天 reply_days must be at least 1", "reply_days")
+    check_year(data.stationed_from, "stationed_from")
+    check_year(data.stationed_to, "stationed_to")
     if data.stationed_to < data.stationed_from:
         raise CampaignError(
             "进驻结束日期早于开始日期 stationed_to is before stationed_from", "stationed_to"
@@ -242,6 +250,7 @@ def add_case(
         raise CampaignError("受理编号不能为空 the case needs its 受理编号", "code")
     if not data.text.strip():
         raise CampaignError("反映内容不能为空 the case needs its content (反映内容)", "text")
+    check_year(data.received_on, "received_on")
     if data.township_code is not None and not session.execute(
         text("SELECT 1 FROM townships WHERE code = :c"), {"c": data.township_code}
     ).first():

@@ -16,7 +16,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.access.scope import Scope, in_scope
-from gis.campaigns.cases import FINDING_LABELS, CampaignError, campaign_dict, list_cases
+from gis.campaigns.cases import (
+    FINDING_LABELS,
+    CampaignError,
+    campaign_dict,
+    check_year,
+    list_cases,
+)
 from gis.campaigns.privacy import summary
 from gis.db.models import Campaign, CampaignBatch, DispatchReport
 
@@ -68,9 +74,20 @@ class TownshipProgress:
     closed: int = 0
     reply_overdue: int = 0
     new_today: int = 0
+    checked_today: int = 0
+    replied_today: int = 0
+    closed_today: int = 0
     reported: bool = False
     report: str = ""
     reported_by: str = ""
+    recorded: str = ""  # what the cases' records show was done that day
+
+    def summarise(self) -> None:
+        """Set ``recorded`` from the day's steps (the automatic report of the day)."""
+        self.recorded = (
+            f"今日核查{self.checked_today}件、反馈{self.replied_today}件、"
+            f"办结{self.closed_today}件"
+        )
 
 
 @dataclass
@@ -120,6 +137,7 @@ def daily_bulletin(
 ) -> DailyBulletin:
     """The campaign's bulletin of ``day``: the day's batch, progress by township, overdue
     replies naming the point, the unit and the person, and who has not reported."""
+    check_year(day, "day")
     items = [
         _as_of(i, day)
         for i in list_cases(session, campaign, scope=scope, today=day)
@@ -146,10 +164,15 @@ def daily_bulletin(
         t.closed += i["closed"]
         t.reply_overdue += i["reply_overdue"]
         t.new_today += i["received_on"] == day
+        t.checked_today += i["checked_on"] == day
+        t.replied_today += i["replied_on"] == day
+        t.closed_today += i["closed_on"] == day
     for code, r in reports.items():
         if in_scope(scope, code):
             t = towns.setdefault(code, TownshipProgress(code, names.get(code, code)))
             t.reported, t.report, t.reported_by = True, r.progress, r.reported_by
+    for t in towns.values():
+        t.summarise()
     progress = sorted(towns.values(), key=lambda t: (-t.reply_overdue, t.code))
     batches = session.scalars(
         select(CampaignBatch)
@@ -210,8 +233,11 @@ def dispatch_status(
         "day": day.isoformat(),
         "reported": [
             {"township_code": t.code, "township": t.name, "progress": t.report,
-             "reported_by": t.reported_by}
+             "reported_by": t.reported_by, "recorded": t.recorded}
             for t in b.townships if t.reported
         ],
-        "not_reported": [{"township_code": t.code, "township": t.name} for t in b.not_reported],
+        "not_reported": [
+            {"township_code": t.code, "township": t.name, "recorded": t.recorded}
+            for t in b.not_reported
+        ],
     }
