@@ -22,6 +22,7 @@ from server.ops import install_ops
 from server.routes import (
     auth,
     calendar,
+    campaigns,
     complaints,
     docs,
     field,
@@ -111,6 +112,8 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(health.router)
     app.include_router(calendar.router)
+    app.include_router(campaigns.router)
+    app.include_router(campaigns.assessment_router)
     app.include_router(maps.router)
     app.include_router(geojson.router)
     app.include_router(problems.router)

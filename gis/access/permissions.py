@@ -27,6 +27,10 @@ POLICY: dict[str, frozenset[str]] = {
     "notice:manage": STAFF,
     "user:manage": frozenset({"admin"}),
     "calendar:manage": frozenset({"admin"}),  # load a year's official holiday schedule
+    "campaign:manage": STAFF,  # campaigns, transfer lists, cases, assessment rules
+    "campaign:handle": STAFF | {"township"},  # check, handle and reply to a township's cases
+    "dispatch:report": STAFF | {"township"},  # a township's daily progress report
+    "accountability:write": STAFF,  # summons and accountability held (约谈、问责)
 }
 
 # Lifecycle actions by role: townships rectify and apply, the office assigns, checks and closes.

@@ -658,3 +658,153 @@ class OfficialDay(Base):
         DateTime(timezone=True), server_default=func.now()
     )
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Inspection campaigns (督察进驻): transferred-case batches, daily dispatch, assessment rules and
+# summons on record. Migration 0008; the logic lives in gis.campaigns.
+# ---------------------------------------------------------------------------------------------
+
+CAMPAIGN_LEVELS = ("central", "provincial", "municipal")
+REPLY_DAY_KINDS = ("calendar", "working")
+CASE_FINDINGS = ("true", "partly_true", "untrue")
+ASSESSMENT_ITEMS = (
+    "base",
+    "overdue_day",
+    "rebound",
+    "red_warning",
+    "late_reply",
+    "closed_on_time",
+    "summons",
+    "accountability",
+)
+ACCOUNTABILITY_KINDS = ("summons", "accountability")
+
+
+class Campaign(Base):
+    """An inspection team's stay (督察进驻): name, level, dates and the reply deadline of cases."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        _listed("level", CAMPAIGN_LEVELS, "campaign_level_valid"),
+        _listed("reply_day_kind", REPLY_DAY_KINDS, "reply_day_kind_valid"),
+        CheckConstraint("reply_days >= 1", name="reply_days_positive"),
+        CheckConstraint("stationed_to >= stationed_from", name="stationed_in_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    level: Mapped[str] = mapped_column(String(16))
+    stationed_from: Mapped[date] = mapped_column(Date)
+    stationed_to: Mapped[date] = mapped_column(Date)
+    reply_days: Mapped[int] = mapped_column(Integer)
+    reply_day_kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CampaignBatch(Base):
+    """A numbered batch of transferred cases (第N批转办件)."""
+
+    __tablename__ = "campaign_batches"
+    __table_args__ = (
+        Index("campaign_batches_number", "campaign_id", "number", unique=True),
+        CheckConstraint("number >= 1", name="batch_number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    received_on: Mapped[date] = mapped_column(Date)
+
+
+class CampaignCase(Base):
+    """A transferred case: a complaint of a batch and its handling (核查、办理、反馈)."""
+
+    __tablename__ = "campaign_cases"
+    __table_args__ = (
+        _listed("finding", CASE_FINDINGS, "case_finding_valid", nullable=True),
+        CheckConstraint(
+            "orders >= 0 AND penalties >= 0 AND summonses >= 0 AND accountabilities >= 0",
+            name="case_counts_non_negative",
+        ),
+        Index("campaign_cases_batch", "batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("campaign_batches.id", ondelete="CASCADE"))
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), unique=True
+    )
+    pollution_type: Mapped[str] = mapped_column(Text, default="", server_default="")
+    checked_on: Mapped[date | None] = mapped_column(Date)
+    check_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    finding: Mapped[str | None] = mapped_column(String(16))
+    measures: Mapped[str] = mapped_column(Text, default="", server_default="")
+    responsible_unit: Mapped[str] = mapped_column(Text, default="", server_default="")
+    responsible_person: Mapped[str] = mapped_column(Text, default="", server_default="")
+    orders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 责令整改
+    penalties: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 立案处罚
+    summonses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 约谈
+    accountabilities: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 问责
+    reply_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    result: Mapped[str] = mapped_column(Text, default="", server_default="")
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class DispatchReport(Base):
+    """A township's report of the day on its cases (一天一调度); one per township and day."""
+
+    __tablename__ = "dispatch_reports"
+    __table_args__ = (
+        Index("dispatch_reports_day", "campaign_id", "day", "township_code", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    township_code: Mapped[str] = mapped_column(ForeignKey("townships.code", onupdate="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    progress: Mapped[str] = mapped_column(Text)
+    reported_by: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AssessmentRule(Base):
+    """Points of one assessment item (考核): signed, e.g. −0.5 per overdue day, +1 per closure."""
+
+    __tablename__ = "assessment_rules"
+    __table_args__ = (_listed("item", ASSESSMENT_ITEMS, "assessment_item_valid"),)
+
+    item: Mapped[str] = mapped_column(String(32), primary_key=True)
+    points: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class AccountabilityRecord(Base):
+    """A summons (约谈) or accountability (问责) held: who, which unit, why, linked problems."""
+
+    __tablename__ = "accountability_records"
+    __table_args__ = (
+        _listed("kind", ACCOUNTABILITY_KINDS, "accountability_kind_valid"),
+        Index("accountability_records_held", "held_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    held_on: Mapped[date] = mapped_column(Date)
+    person: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(Text)
+    township_code: Mapped[str | None] = mapped_column(
+        ForeignKey("townships.code", onupdate="CASCADE")
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text, default="", server_default="")
+    problem_codes: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    notice_numbers: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    recorded_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

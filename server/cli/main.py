@@ -24,6 +24,7 @@ from gis.db.engine import (
 )
 from server.cli.bench import bench_app
 from server.cli.calendar import calendar_app
+from server.cli.campaigns import campaign_app
 from server.cli.common import fail
 from server.cli.field import import_inspections
 from server.cli.hotspots import hotspots_app
@@ -64,6 +65,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(ops_app)
 app.add_typer(bench_app, name="bench")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(campaign_app, name="campaign")
 
 
 @app.callback()

@@ -1,0 +1,282 @@
+"""Assessment (一季一考核): scores per township and per responsible unit for any period, from rules
+stored in the database, computed from the ledger's history as of the end of the period.
+
+score = base + Σ (count of item × points of item), points signed (deductions negative):
+
+==================  ======================================================================
+item                what is counted (for the period ``start``..``end``)
+==================  ======================================================================
+``overdue_day``     days overdue at the end of ``end``, summed over problems overdue then
+                    (the scorecard's ``days_overdue_total``, from the history as of ``end``)
+``rebound``         rebounds (反弹) recorded in the period
+``red_warning``     problems in red warning at the end of ``end``
+``late_reply``      complaints and transferred cases due in the period (before ``end``)
+                    whose feedback came after the due day or has not come
+``closed_on_time``  problems closed in the period (``closed_in_period``) on or before their
+                    deadline
+``summons``         summons (约谈) held in the period
+``accountability``  accountability (问责) held in the period
+==================  ======================================================================
+
+Everything is read as of the end of ``end`` (events, feedback times, records held by then), so a
+past period gives the same scores whatever happened later.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gis.access.scope import Scope, in_scope
+from gis.campaigns.cases import CampaignError, check_year
+from gis.config import get_settings
+from gis.db.models import ASSESSMENT_ITEMS, AssessmentRule
+from gis.ledger.counts import BY_NAME, period_params
+from gis.ledger.deadlines import days_overdue_sql, overdue_sql, warning_sql
+from gis.ledger.query import ProblemQuery
+from gis.ledger.scorecard import township_scorecard
+
+DEFAULT_RULES: dict[str, float] = {
+    "base": 100.0,
+    "overdue_day": -0.5,
+    "rebound": -5.0,
+    "red_warning": -3.0,
+    "late_reply": -2.0,
+    "closed_on_time": 1.0,
+    "summons": -5.0,
+    "accountability": -10.0,
+}
+ITEM_LABELS = {
+    "overdue_day": ("逾期天数", "Overdue days"),
+    "rebound": ("反弹", "Rebounds"),
+    "red_warning": ("红色预警", "Red warnings"),
+    "late_reply": ("反馈超期", "Late replies"),
+    "closed_on_time": ("按期销号", "Closed on time"),
+    "summons": ("约谈", "Summons"),
+    "accountability": ("问责", "Accountability"),
+}
+COUNTED = tuple(i for i in ASSESSMENT_ITEMS if i != "base")
+NO_UNIT = "（未明确责任单位）"
+
+
+def load_rules(session: Session) -> dict[str, float]:
+    """The points of every item: the stored rules over the defaults."""
+    rules = dict(DEFAULT_RULES)
+    for r in session.scalars(select(AssessmentRule)):
+        rules[r.item] = r.points
+    return rules
+
+
+def set_rules(session: Session, points: dict[str, float], *, actor: str) -> dict[str, float]:
+    """Store the points of some items (others keep theirs)."""
+    for item, value in points.items():
+        if item not in ASSESSMENT_ITEMS:
+            raise CampaignError(
+                f"未知考核项 {item} unknown item; one of: {', '.join(ASSESSMENT_ITEMS)}", "item"
+            )
+        if not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > 1000:
+            raise CampaignError(f"{item} 分值无效 points must be a number within ±1000", item)
+        rule = session.get(AssessmentRule, item)
+        if rule is None:
+            session.add(AssessmentRule(item=item, points=float(value), updated_by=actor))
+        else:
+            rule.points, rule.updated_by = float(value), actor
+    session.flush()
+    return load_rules(session)
+
+
+@dataclass
+class ScoreRow:
+    key: str  # township code or unit name
+    name: str
+    counts: dict[str, int]
+    points: dict[str, float]
+    score: float
+    rank: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Assessment:
+    start: date
+    end: date
+    by: str
+    rules: dict[str, float]
+    rows: list[ScoreRow] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "by": self.by,
+            "rules": self.rules,
+            "items": [
+                {"item": i, "zh": ITEM_LABELS[i][0], "en": ITEM_LABELS[i][1]} for i in COUNTED
+            ],
+            "rows": [r.as_dict() for r in self.rows],
+        }
+
+
+def quarter(year: int, q: int) -> tuple[date, date]:
+    """The first and last day of quarter ``q`` (1–4) of ``year``."""
+    if q not in (1, 2, 3, 4):
+        raise CampaignError("季度须为 1–4 the quarter is 1 to 4", "quarter")
+    start = date(year, 3 * q - 2, 1)
+    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return start, date.fromordinal(end.toordinal() - 1)
+
+
+def _grouped(session: Session, sql: str, params: dict[str, Any]) -> dict[str, int]:
+    return {k: int(n) for k, n in session.execute(text(sql), params).all()}
+
+
+def _counts(session: Session, start: date, end: date, by: str) -> dict[str, dict[str, int]]:
+    """Per item, the count per group key (township code or unit) for the period."""
+    query = ProblemQuery(as_of=end)
+    source, source_params = query.source()
+    unit = "NULLIF(p.responsible_unit, '')"
+    key = "p.township_code" if by == "township" else unit
+    zone = get_settings().timezone
+    params: dict[str, Any] = {
+        **source_params,
+        **period_params(end, start),
+        "today": end,
+        "start": start,
+        "end": end,
+        "tz": zone,
+    }
+    params.update(period_params(end, start))
+    out: dict[str, dict[str, int]] = {}
+    out["overdue_day"] = _grouped(
+        session,
+        f"SELECT {key}, COALESCE(sum(GREATEST({days_overdue_sql('p')}, 0)), 0) FROM {source}"
+        f" WHERE {overdue_sql('p')} GROUP BY 1",
+        params,
+    )
+    out["red_warning"] = _grouped(
+        session,
+        f"SELECT {key}, count(*) FROM {source} WHERE {warning_sql('p')} = 'red' GROUP BY 1",
+        params,
+    )
+    out["rebound"] = _grouped(
+        session,
+        f"SELECT {key}, count(*) FROM events e JOIN {source} ON p.id = e.problem_id"
+        " WHERE e.action = 'rebound' AND e.at >= :start_ts AND e.at < :end_ts GROUP BY 1",
+        params,
+    )
+    out["closed_on_time"] = _grouped(
+        session,
+        f"SELECT {key}, count(*) FROM {source} WHERE {BY_NAME['closed_in_period'].sql('p')}"
+        " AND p.deadline IS NOT NULL AND (p.closed_at AT TIME ZONE :tz)::date <= p.deadline"
+        " GROUP BY 1",
+        params,
+    )
+    reply_key = (
+        "c.township_code" if by == "township"
+        else f"COALESCE(NULLIF(k.responsible_unit, ''), (SELECT {unit} FROM {source}"
+        " WHERE p.id = c.problem_id))"
+    )
+    out["late_reply"] = _grouped(
+        session,
+        f"SELECT {reply_key}, count(*) FROM complaints c"
+        " LEFT JOIN campaign_cases k ON k.complaint_id = c.id"
+        " WHERE c.received_at < :end_ts AND c.feedback_due >= :start AND c.feedback_due <= :end"
+        " AND (c.feedback_at IS NULL OR (c.feedback_at AT TIME ZONE :tz)::date > c.feedback_due)"
+        " GROUP BY 1",
+        params,
+    )
+    record_key = "a.township_code" if by == "township" else "a.unit"
+    for kind in ("summons", "accountability"):
+        out[kind] = _grouped(
+            session,
+            f"SELECT {record_key}, count(*) FROM accountability_records a"
+            " WHERE a.kind = :kind AND a.held_on BETWEEN :start AND :end"
+            " GROUP BY 1",
+            {**params, "kind": kind},
+        )
+    return out
+
+
+def assess(
+    session: Session, start: date, end: date, *, by: str = "township", scope: Scope = None
+) -> Assessment:
+    """Scores of every township (or responsible unit) for ``start``..``end``, ranked (1 is
+    best; ties share the order of the key). Ranks are the county's whoever asks; ``scope``
+    chooses the rows returned (units are shown to county-wide callers only)."""
+    if by not in ("township", "unit"):
+        raise CampaignError("by 须为 township 或 unit by is township or unit", "by")
+    check_year(start, "start")
+    check_year(end, "end")
+    if end < start:
+        raise CampaignError("考核期结束早于开始 the period ends before it starts", "end")
+    rules = load_rules(session)
+    counts = _counts(session, start, end, by)
+    if by == "township":
+        names = {
+            s.code: s.name
+            for s in township_scorecard(session, today=end, query=ProblemQuery(as_of=end))
+        }
+    else:
+        keys = {k for per in counts.values() for k in per}
+        source, source_params = ProblemQuery(as_of=end).source()
+        keys |= {
+            u for (u,) in session.execute(
+                text(f"SELECT DISTINCT NULLIF(p.responsible_unit, '') FROM {source}"),
+                source_params,
+            )
+        }
+        names = {k: k for k in keys if k}
+    rows = []
+    for key_, name in names.items():
+        c = {item: counts[item].get(key_, 0) for item in COUNTED}
+        pts = {item: round(c[item] * rules[item], 4) for item in COUNTED}
+        rows.append(ScoreRow(key_, name, c, pts, round(rules["base"] + sum(pts.values()), 4)))
+    rows.sort(key=lambda r: (-r.score, r.key))
+    for i, r in enumerate(rows, start=1):
+        r.rank = i
+    if by == "township":
+        rows = [r for r in rows if in_scope(scope, r.key)]
+    elif scope is not None:
+        rows = []
+    return Assessment(start, end, by, rules, rows)
+
+
+def assessment_xlsx(a: Assessment) -> bytes:
+    """The assessment as a workbook: the ranking with the per-item breakdown, then the rules."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "考核得分"
+    who = "乡镇（街道）" if a.by == "township" else "责任单位"
+    ws.append([f"{a.start.isoformat()} 至 {a.end.isoformat()} {who}考核得分"])
+    ws["A1"].font = Font(bold=True, size=14)
+    header = ["排名", who]
+    for item in COUNTED:
+        header += [f"{ITEM_LABELS[item][0]}（项）", f"{ITEM_LABELS[item][0]}（分）"]
+    ws.append([*header, "得分"])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for r in a.rows:
+        values: list[Any] = [r.rank, r.name]
+        for item in COUNTED:
+            values += [r.counts[item], r.points[item]]
+        ws.append([*values, r.score])
+    rules = wb.create_sheet("考核规则")
+    rules.append(["考核项", "item", "分值 points"])
+    rules.append(["基础分", "base", a.rules["base"]])
+    for item in COUNTED:
+        rules.append([ITEM_LABELS[item][0], item, a.rules[item]])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
