@@ -44,7 +44,7 @@ class LoginRedirect(Exception):
 
 
 # Desktop GIS clients (QGIS, ArcGIS Pro, GDAL) sign in with HTTP Basic on the read-only paths.
-BASIC_PATHS = ("/ogc", "/api/export/")
+BASIC_PATHS = ("/ogc/", "/api/export/")
 BASIC_CHALLENGE = 'Basic realm="Lookback", charset="UTF-8"'
 BASIC_CACHE_S = 60.0
 BASIC_CACHE_SIZE = 1024
@@ -85,6 +85,10 @@ _basic_cache: dict[str, tuple[float, str]] = {}
 _basic_lock = threading.Lock()
 
 
+def _basic_path(path: str) -> bool:
+    return path == "/ogc" or path.startswith(BASIC_PATHS)
+
+
 def _basic_pair(header: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
@@ -107,7 +111,7 @@ def _basic_principal(session: Session, request: Request, header: str) -> Princip
     right name and password is remembered for a minute, keyed by a hash of both and bound to
     the stored password hash, so a client paging through a layer is not slowed by argon2.
     """
-    if request.method not in SAFE_METHODS or not request.url.path.startswith(BASIC_PATHS):
+    if request.method not in SAFE_METHODS or not _basic_path(request.url.path):
         raise HTTPException(
             401,
             "HTTP Basic 仅用于 /ogc 与导出 HTTP Basic is accepted on /ogc and the exports only",
@@ -198,7 +202,7 @@ class Requires:
                     str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
                 )
             challenge = "Bearer"
-            if request.url.path.startswith(BASIC_PATHS):
+            if _basic_path(request.url.path):
                 challenge = f"Bearer, {BASIC_CHALLENGE}"
             raise HTTPException(
                 401, "请先登录 sign in first", headers={"WWW-Authenticate": challenge}

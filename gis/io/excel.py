@@ -609,7 +609,7 @@ def _grid(ws: Any) -> list[list[Any]]:
     width = 0
     for row in ws.iter_rows(values_only=True):
         if len(grid) >= MAX_SHEET_ROWS or len(row) > MAX_SHEET_COLUMNS:
-            raise _too_big(ws, max(len(grid) + 1, rows), max(len(row), cols), declared=False)
+            raise _too_big(ws, max(len(grid) + 1, rows), max(len(row), cols, width), declared=False)
         grid.append(list(row))
         width = max(width, len(row))
     for row in grid:
