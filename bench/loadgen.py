@@ -83,7 +83,9 @@ class Conn:
                 break
             key, _, value = line.decode("latin-1").partition(":")
             headers[key.strip().lower()] = value.strip()
-        if "content-length" in headers:
+        if status in (204, 304) or status < 200:  # never a body (RFC 9110)
+            body = b""
+        elif "content-length" in headers:
             body = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
             parts = []

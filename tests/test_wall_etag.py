@@ -10,6 +10,7 @@ VIEWS = [
     ("/api/wall/summary", {}),
     ("/api/wall/problems", {"zoom": 10}),
     ("/api/wall/problems", {"zoom": 15, "bbox": "113.25,34.35,113.40,34.45"}),
+    ("/api/wall/complaints-heat", {}),
 ]
 
 

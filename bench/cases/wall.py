@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import numpy as np
 
 from bench.config import Context
-from bench.loadgen import Browser
+from bench.loadgen import Browser, _gather, build_request
 from bench.peers import naive_wall
 from bench.report import Metric, at_most, ratio
 
@@ -80,6 +80,7 @@ def run(ctx: Context) -> list[Metric]:
     per_view: dict[str, dict[str, list]] = {n: {"ms": [], "bytes": []} for n, _, _ in the_views}
     per_endpoint: dict[str, list[float]] = {}
     modes: dict[str, str] = {}
+    unchanged: dict[str, dict] = {}
     with Browser(server.host, server.port, ctx.headers) as browser:
         browser.get_parallel(refresh_paths(10, ctx.extent))  # connections open, off the clock
         for _ in range(cfg.wall_rounds):
@@ -96,6 +97,26 @@ def run(ctx: Context) -> list[Metric]:
                     f"{fc.get('mode')}, {len(fc.get('features', []))} features"
                     + (", truncated" if fc.get("truncated") else "")
                 )
+        # The same views again, sending the ETags of the answers just received (as wall.js
+        # does): what an unchanged view costs.
+        for name, zoom, bbox in the_views:
+            paths = refresh_paths(zoom, bbox)
+            _, first = browser.get_parallel(paths)
+            _check(first, f"refresh {name}")
+            raws = []
+            for path, r in zip(paths, first, strict=True):
+                etag = {k.lower(): v for k, v in r.headers.items()}.get("etag")
+                headers = {"Accept": "application/json", **ctx.headers}
+                if etag:
+                    headers["If-None-Match"] = etag
+                raws.append(build_request("GET", path, server.host, server.port, headers))
+            elapsed, again = browser.loop.run_until_complete(
+                _gather(server.host, server.port, browser.conns, raws)
+            )
+            unchanged[name] = {
+                "ms": elapsed * 1000, "bytes": sum(len(r.body) for r in again),
+                "statuses": [r.status for r in again],
+            }
     all_ms = [t for v in per_view.values() for t in v["ms"]]
     refresh_p50 = float(np.percentile(all_ms, 50))
     refresh_p90 = float(np.percentile(all_ms, 90))
@@ -155,5 +176,16 @@ def run(ctx: Context) -> list[Metric]:
             peer_value=naive_bytes, ratio=ratio(max_bytes, naive_bytes, higher_is_better=False),
             detail={"bytes by view": {k: int(v) for k, v in view_bytes.items()}},
             note="uncompressed JSON bodies (the app sends no Content-Encoding)",
+        ),
+        Metric(
+            "wall_refresh_unchanged_bytes",
+            "Wall refresh of an unchanged view (If-None-Match): bytes of the heaviest view",
+            max(v["bytes"] for v in unchanged.values()), "bytes", target=at_most(300_000),
+            peer=peer_name, peer_value=naive_bytes,
+            ratio=ratio(max(v["bytes"] for v in unchanged.values()) or 1, naive_bytes,
+                        higher_is_better=False),
+            detail={name: f"{v['bytes']:,} bytes, {v['ms']:.0f} ms, HTTP {v['statuses']}"
+                    for name, v in unchanged.items()},
+            note="summary, problems and complaint heat answer 304 without a body",
         ),
     ]

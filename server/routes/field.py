@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -319,25 +319,37 @@ def _hints_for(session: Session, body: dict, principal: Principal, limits: Field
     )
 
 
+def _autocommit(app: FastAPI) -> Engine:
+    """The app's engine with each statement committing on its own (its pool is shared)."""
+    engine = getattr(app.state, "autocommit_engine", None)
+    if engine is None or engine.engine is not app.state.engine:
+        engine = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.state.autocommit_engine = engine
+    return engine
+
+
 def _submit(app: FastAPI, raw: dict, principal: Principal, photos: list) -> tuple[int, dict]:
     """Store one submission in its own transaction; answer only after it committed.
 
-    Without photos: one statement stores it (two for an inspection of a problem: its event)
-    and one more gives the hints, in the same transaction.
+    Without photos and without a problem: one statement stores it, atomically on its own
+    (autocommit: no BEGIN and COMMIT round trips), and one more gives the hints. With a problem,
+    the statement and the problem's event share a transaction.
     """
     limits = field_limits(app)
+    if not photos:
+        linked = isinstance(raw, dict) and bool(raw.get("problem_code"))
+        engine = app.state.engine if linked else _autocommit(app)
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            stored = store_inspection(
+                session, raw, inspector=principal.name, limits=limits,
+                townships=principal.townships,
+            )
+            body = stored.body
+            body["created"] = stored.created
+            body["suspected_rebounds"] = stored.suspected_rebounds
+            body["hints"] = _hints_for(session, body, principal, limits)
+        return (201 if stored.created else 200), body
     with Session(app.state.engine, expire_on_commit=False) as session:
-        if not photos:
-            with session.begin():
-                stored = store_inspection(
-                    session, raw, inspector=principal.name, limits=limits,
-                    townships=principal.townships,
-                )
-                body = stored.body
-                body["created"] = stored.created
-                body["suspected_rebounds"] = stored.suspected_rebounds
-                body["hints"] = _hints_for(session, body, principal, limits)
-            return (201 if stored.created else 200), body
         try:
             with session.begin():
                 result = submit_inspection(

@@ -174,17 +174,23 @@ def wall_summary(
     })
 
 
-@router.get("/api/wall/complaints-heat", summary="Complaint heat points [lat, lon, weight]")
+@router.get(
+    "/api/wall/complaints-heat",
+    summary="Complaint heat points [lat, lon, weight]",
+    response_class=JSONResponse,
+    responses={304: {"description": "unchanged since the ETag sent in If-None-Match"}},
+)
 def wall_heat(
+    request: Request,
     principal: Reader,
     session: SessionDep,
     today: TodayDep,
     settings: SettingsDep,
     days: Annotated[int, Query(ge=1, le=3650)] = 90,
     township: TownshipParam = None,
-) -> list[list[float]]:
+) -> Response:
     if township:
         forbid_out_of_scope(principal, township)
     towns = (township,) if township else principal.townships
     points = complaint_heat(session, today=today, days=days, township_codes=towns)
-    return heat_for_display(points, settings.tile_crs)
+    return _etagged(request, heat_for_display(points, settings.tile_crs))
