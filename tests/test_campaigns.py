@@ -201,6 +201,13 @@ def test_cases_are_handled_replied_and_closed_through_the_api(county) -> None:  
         assert client.post(url + "/close", headers=west).status_code == 403
         closed = client.post(url + "/close", headers=office)
         assert closed.json()["state"] == "closed" and closed.json()["closed_on"] == "2026-05-08"
+        history = client.get(url + "/history", headers=west).json()["history"]
+        assert [(h["action"], h["actor"]) for h in history] == [
+            ("received", "import"), ("handled", "test-township-410199101000"),
+            ("replied", "test-township-410199101000"), ("closed", "test-office-all"),
+        ]
+        assert history[1]["changes"]["finding"] == "true"
+        assert history[0]["changes"]["reply_due"] == "2026-05-12"
         one = client.post(
             f"/api/campaigns/{campaign_id}/cases",
             json={"code": code, "batch": 3, "text": "again", "received_on": "2026-05-06"},

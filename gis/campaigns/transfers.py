@@ -30,6 +30,7 @@ from gis.campaigns.cases import (
     complaint_kind,
     get_campaign,
     parse_batch_number,
+    trace,
 )
 from gis.db.models import Campaign, CampaignBatch, CampaignCase, Complaint
 from gis.io.excel import (
@@ -224,6 +225,7 @@ def import_transfer_list(
     filename: str = "",
     batch: int | None = None,
     received_on: date | None = None,
+    actor: str = "import",
 ) -> TransferImportReport:
     """Import the list into the session's transaction (the caller commits or rolls back)."""
     sheet = read_transfer_list(data)
@@ -262,7 +264,7 @@ def import_transfer_list(
         code = code_text(code_cell) if not is_blank(code_cell) else None
         outcome = _row(
             session, campaign, row_no, code, cells, cell, towns, calendar, seen,
-            batch if batch is not None else sheet.title_batch, received_on,
+            batch if batch is not None else sheet.title_batch, received_on, actor, filename,
         )
         if outcome.outcome in ("imported", "updated", "unchanged") and outcome.code:
             number = outcome.notes.pop()  # the batch number, carried back
@@ -283,6 +285,8 @@ def _row(
     seen: dict[str, int],
     default_batch: int | None,
     default_received: date | None,
+    actor: str,
+    filename: str,
 ) -> RowOutcome:
     def reject(reason: str) -> RowOutcome:
         return RowOutcome(row_no, "rejected", code, reason=reason)
@@ -342,6 +346,9 @@ def _row(
             case.pollution_type = pollution
             complaint.kind = complaint_kind(pollution)
             changed.append("pollution_type")
+        if changed:
+            trace(session, case, actor=actor, action="updated",
+                  changes={"source": f"{filename} row {row_no}", "fields": changed})
         session.flush()
         return RowOutcome(
             row_no, "updated" if changed else "unchanged", code, changed=changed,
@@ -356,6 +363,7 @@ def _row(
                 campaign,
                 CaseInput(code, number, content, township, received, pollution),
                 calendar,
+                actor=actor,
             )
     except (CampaignError, CampaignConflict) as exc:
         return reject(str(exc))
@@ -374,13 +382,15 @@ def run_transfer_import(
     batch: int | None = None,
     received_on: date | None = None,
     dry_run: bool = False,
+    actor: str = "import",
 ) -> TransferImportReport:
     """Import in one transaction: committed, or rolled back for a dry run."""
     with Session(engine) as session:
         try:
             campaign = get_campaign(session, campaign_id)
             report = import_transfer_list(
-                session, campaign, data, filename=filename, batch=batch, received_on=received_on
+                session, campaign, data, filename=filename, batch=batch,
+                received_on=received_on, actor=actor,
             )
         except BaseException:
             session.rollback()
