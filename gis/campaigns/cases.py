@@ -455,13 +455,18 @@ def list_cases(
     scope: Scope,
     today: date,
     batch: int | None = None,
+    code: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The campaign's cases within ``scope``, each with its state on ``today``."""
+    """The campaign's cases within ``scope`` (one batch, or one case), each with its state on
+    ``today``."""
     params: dict[str, Any] = {"campaign_id": campaign.id}
     where = scope_sql("c.township_code", scope, params)
     if batch is not None:
         where += " AND b.number = :batch"
         params["batch"] = batch
+    if code is not None:
+        where += " AND c.code = :code"
+        params["code"] = code
     rows = session.execute(text(case_rows_sql(where)), params).mappings().all()
     zone = get_settings().zone
     out = []
@@ -478,6 +483,14 @@ def list_cases(
         )
         out.append(item)
     return out
+
+
+def case_record(session: Session, campaign: Campaign, code: str, today: date) -> dict[str, Any]:
+    """One case with its state on ``today``, JSON-ready."""
+    found = list_cases(session, campaign, scope=None, today=today, code=code)
+    if not found:
+        raise CampaignNotFound(f"转办件 {code} 不存在 no case {code!r} in this campaign")
+    return jsonable(found[0])
 
 
 def jsonable(item: dict[str, Any]) -> dict[str, Any]:

@@ -262,13 +262,12 @@ def import_transfer_list(
             report.rows.append(RowOutcome(row_no, "skipped", reason=why))
             continue
         code = code_text(code_cell) if not is_blank(code_cell) else None
-        outcome = _row(
+        outcome, number = _row(
             session, campaign, row_no, code, cells, cell, towns, calendar, seen,
             batch if batch is not None else sheet.title_batch, received_on, actor, filename,
         )
-        if outcome.outcome in ("imported", "updated", "unchanged") and outcome.code:
-            number = outcome.notes.pop()  # the batch number, carried back
-            report.batches[int(number)] = report.batches.get(int(number), 0) + 1
+        if number is not None:
+            report.batches[number] = report.batches.get(number, 0) + 1
         report.rows.append(outcome)
     return report
 
@@ -287,9 +286,11 @@ def _row(
     default_received: date | None,
     actor: str,
     filename: str,
-) -> RowOutcome:
-    def reject(reason: str) -> RowOutcome:
-        return RowOutcome(row_no, "rejected", code, reason=reason)
+) -> tuple[RowOutcome, int | None]:
+    """The row's outcome and, when stored or already there, its batch number."""
+
+    def reject(reason: str) -> tuple[RowOutcome, None]:
+        return RowOutcome(row_no, "rejected", code, reason=reason), None
 
     if code is None:
         return reject("缺少受理编号 no 受理编号")
@@ -351,9 +352,8 @@ def _row(
                   changes={"source": f"{filename} row {row_no}", "fields": changed})
         session.flush()
         return RowOutcome(
-            row_no, "updated" if changed else "unchanged", code, changed=changed,
-            notes=[str(number)],
-        )
+            row_no, "updated" if changed else "unchanged", code, changed=changed
+        ), number
     if received is None:
         return reject("缺少交办时间 no 交办时间 (or the received_on parameter)")
     try:
@@ -370,7 +370,7 @@ def _row(
     except (IntegrityError, DataError) as exc:
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         return reject(f"数据库拒绝 refused by the database: {first}")
-    return RowOutcome(row_no, "imported", code, notes=[str(number)])
+    return RowOutcome(row_no, "imported", code), number
 
 
 def run_transfer_import(

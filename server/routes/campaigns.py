@@ -73,10 +73,7 @@ class CaseReply(BaseModel):
 
 
 def _case(session, campaign, code: str, today: date) -> dict:  # type: ignore[no-untyped-def]
-    for item in cases.list_cases(session, campaign, scope=None, today=today):
-        if item["code"] == code:
-            return cases.jsonable(item)
-    raise HTTPException(404, f"转办件 {code} 不存在 no case {code!r}")
+    return cases.case_record(session, campaign, code, today)
 
 
 @router.post("", status_code=201, summary="Register an inspection campaign (督察进驻)")
