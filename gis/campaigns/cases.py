@@ -236,6 +236,8 @@ class CaseInput:
     received_on: date
     pollution_type: str = ""
     received_at: datetime | None = None
+    responsible_unit: str = ""  # when the list names the unit it transfers the case to
+    responsible_person: str = ""
 
 
 def _received_at(day: date) -> datetime:
@@ -316,7 +318,11 @@ def add_case(
     session.add(complaint)
     session.flush()
     case = CampaignCase(
-        batch_id=batch.id, complaint_id=complaint.id, pollution_type=data.pollution_type.strip()
+        batch_id=batch.id,
+        complaint_id=complaint.id,
+        pollution_type=data.pollution_type.strip(),
+        responsible_unit=data.responsible_unit.strip(),
+        responsible_person=data.responsible_person.strip(),
     )
     session.add(case)
     session.flush()

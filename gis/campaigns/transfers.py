@@ -54,6 +54,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "text": ("反映内容", "信访内容", "举报内容", "投诉内容", "反映问题", "主要内容", "信访事项"),
     "township": ("所属乡镇", "乡镇", "属地", "所在乡镇", "涉及乡镇", "所属乡镇街道", "乡镇街道"),
     "pollution_type": ("污染类型", "污染类别", "问题类型", "类型", "信访类型", "举报类型"),
+    "unit": ("责任单位", "办理单位", "承办单位", "责任主体", "牵头单位"),
+    "person": ("责任人", "办理责任人", "联系人（责任人）"),
 }
 _ALIAS = {squeeze(a): name for name, aliases in HEADERS.items() for a in aliases}
 
@@ -322,6 +324,8 @@ def _row(
     else:
         return reject("缺少所属乡镇 no 所属乡镇")
     pollution = clean_text(cell(cells, "pollution_type"))
+    unit = clean_text(cell(cells, "unit")).replace("\n", "")
+    person = clean_text(cell(cells, "person")).replace("\n", "")
     existing = session.execute(
         select(Complaint, CampaignCase, CampaignBatch)
         .outerjoin(CampaignCase, CampaignCase.complaint_id == Complaint.id)
@@ -347,6 +351,11 @@ def _row(
             case.pollution_type = pollution
             complaint.kind = complaint_kind(pollution)
             changed.append("pollution_type")
+        # the list's unit and person only fill what the handling has not set
+        for name, value in (("responsible_unit", unit), ("responsible_person", person)):
+            if value and not getattr(case, name):
+                setattr(case, name, value)
+                changed.append(name)
         if changed:
             trace(session, case, actor=actor, action="updated",
                   changes={"source": f"{filename} row {row_no}", "fields": changed})
@@ -361,7 +370,8 @@ def _row(
             add_case(
                 session,
                 campaign,
-                CaseInput(code, number, content, township, received, pollution),
+                CaseInput(code, number, content, township, received, pollution,
+                          responsible_unit=unit, responsible_person=person),
                 calendar,
                 actor=actor,
             )
