@@ -225,12 +225,28 @@ def test_summons_on_record_through_the_api_and_the_report(db) -> None:  # type: 
         ).scalars().all()
     assert trace == ["accountability", "summons"]
 
-    run = subprocess.run(
-        [sys.executable, "-c", "from server.cli.main import app; app(prog_name='lookback')",
-         "campaign", "assess", "--year", "2026", "--quarter", "2"],
-        capture_output=True, text=True, cwd=ROOT, timeout=180,
-        env={"DATABASE_URL": db.url.render_as_string(hide_password=False),
-             "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from server.cli.main import app; app(prog_name='lookback')",
+             "campaign", *args],
+            capture_output=True, text=True, cwd=ROOT, timeout=180,
+            env={"DATABASE_URL": db.url.render_as_string(hide_password=False),
+                 "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        )
+
+    rules = cli("rules", "--set", "rebound=-5", "--set", "summons=-5")
+    assert rules.returncode == 0, rules.stderr + rules.stdout
+    assert cli("rules", "--set", "per_meeting=1").returncode == 1
+    made = cli("record", "accountability", "--person", "孙某", "--unit", "西镇人民政府",
+               "--reason", "W1 逾期", "--held-on", "2026-06-29", "--problem", "W1")
+    assert made.returncode == 0, made.stderr + made.stdout
+    refused = cli("record", "约谈", "--person", "孙某", "--unit", "x", "--reason", "y",
+                  "--held-on", "2026-06-29")
+    assert refused.returncode == 1 and "kind" in refused.stdout
+    listed = cli("records", "--unit", "西镇人民政府")
+    assert "孙某" in listed.stdout and "张某" in listed.stdout and "刘某" not in listed.stdout
+    run = cli("assess", "--year", "2026", "--quarter", "2")
     assert run.returncode == 0, run.stderr + run.stdout
-    assert "东镇" in run.stdout and "73.8" in run.stdout
+    # 西镇: 73.8 − 10 for the accountability recorded from the command line
+    assert "东镇" in run.stdout and "63.8" in run.stdout
+

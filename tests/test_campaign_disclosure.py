@@ -94,6 +94,8 @@ def test_the_disclosure_list_per_batch_as_excel_and_pdf(db, tmp_path) -> None:  
         east = make_token(db, "township", [EAST])
         mine = client.get(f"/api/campaigns/{campaign_id}/disclosure", headers=east).json()
         assert [r["code"] for b in mine["batches"] for r in b["rows"]] == ["C-2", "C-3"]
+        page = client.get(f"/api/campaigns/{campaign_id}/disclosure?format=html", headers=office)
+        assert "边督边改公开情况" in page.text and "13812345678" not in page.text
         pdf = client.get(f"/api/campaigns/{campaign_id}/disclosure?format=pdf", headers=office)
         text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf.content)).pages)
         assert "边督边改公开情况" in text and "C-3" in text and "第2批" in text

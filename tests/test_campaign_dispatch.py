@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from gis.campaigns import cases, dispatch
+from gis.campaigns import accountability, cases, dispatch
 from gis.campaigns.transfers import run_transfer_import
 from layers.campaign_render import render_daily_html, render_daily_pdf
 from tests.factories import EAST, WEST, load_two_townships, make_token
@@ -81,6 +81,14 @@ def week(db):  # type: ignore[no-untyped-def]
              "responsible_unit": "县生态环境局东镇分局", "responsible_person": "赵敏"},
             today=MONDAY + timedelta(1),
         )
+        accountability.record_accountability(
+            s,
+            accountability.AccountabilityInput(
+                "summons", MONDAY + timedelta(4), "钱某", "东镇人民政府", "E-1 逾期未反馈",
+                township_code=EAST, outcome="当场作出整改承诺",
+            ),
+            recorded_by="office", today=MONDAY + timedelta(4),
+        )
     return db, campaign_id
 
 
@@ -126,6 +134,8 @@ def test_a_week_of_dispatch_and_the_bulletin_of_each_day(week) -> None:  # type:
     late = pdf_text(render_daily_pdf(sunday))
     assert "逾期未反馈" in late and "赵敏" in late and "县生态环境局东镇分局" in late
     assert "今日无新交办批次" in late
+    assert "钱某" in late and "当场作出整改承诺" in late  # the summons held on Friday
+    assert wednesday.records == [] and [r["person"] for r in sunday.records] == ["钱某"]
 
 
 def test_townships_report_through_the_api_and_the_office_sees_who_has_not(week) -> None:  # type: ignore[no-untyped-def]
@@ -165,5 +175,8 @@ def test_townships_report_through_the_api_and_the_office_sees_who_has_not(week) 
         pdf = client.get(f"{base}/bulletin?format=pdf", headers=office)
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
         assert "东镇：E-1 已约谈业主" in pdf_text(pdf.content)
+        page = client.get(f"{base}/bulletin?format=html", headers=office)
+        assert page.headers["content-type"].startswith("text/html")
+        assert "每日调度通报" in page.text and "东镇：E-1 已约谈业主" in page.text
         js = client.get(f"{base}/bulletin", headers=office).json()
         assert js["totals"]["reply_overdue"] == 2 and js["day"] == day.isoformat()

@@ -122,12 +122,13 @@ def test_batch_column_chinese_numerals_and_calendar_days(db) -> None:  # type: i
         campaign_id = cases.create_campaign(
             s, cases.CampaignInput("市级督察", "municipal", FROM, TO, 7, "calendar")
         ).id
-    header = ["批 次", "受理编号", "转办时间", "反映内容", "所属乡镇", "问题类型"]
+    header = ["批 次", "受理编号", "转办时间", "反映内容", "所属乡镇", "问题类型", "责任单位"]
     rows = [
-        ["第一批", "S-1", 46146, "西镇工地扬尘", "410199101000", "扬尘"],  # Excel serial 2026-05-04
-        ["第二批", "S-2", "2026.05.08", "东镇餐馆油烟", "东镇", "油烟"],
-        ["第十二批", "S-3", "2026-05-30", "东镇河道黑臭", "东镇", "水"],
-        ["某批", "S-4", "2026-05-30", "无法识别批次", "东镇", "水"],
+        ["第一批", "S-1", 46146, "西镇工地扬尘", "410199101000", "扬尘",
+         "县住建局"],  # Excel serial 2026-05-04
+        ["第二批", "S-2", "2026.05.08", "东镇餐馆油烟", "东镇", "油烟", None],
+        ["第十二批", "S-3", "2026-05-30", "东镇河道黑臭", "东镇", "水", "县水利局\n东镇"],
+        ["某批", "S-4", "2026-05-30", "无法识别批次", "东镇", "水", None],
     ]
     report = run_transfer_import(db, campaign_id, transfer_list(None, rows, header))
     assert [r.outcome for r in report.rows if r.code] == [
@@ -137,6 +138,12 @@ def test_batch_column_chinese_numerals_and_calendar_days(db) -> None:  # type: i
     with db.connect() as conn:
         due = dict(conn.execute(text("SELECT code, feedback_due FROM complaints")).all())
     assert due == {"S-1": date(2026, 5, 11), "S-2": date(2026, 5, 15), "S-3": date(2026, 6, 6)}
+    with db.connect() as conn:
+        units = dict(conn.execute(text(
+            "SELECT c.code, k.responsible_unit FROM campaign_cases k"
+            " JOIN complaints c ON c.id = k.complaint_id"
+        )).all())
+    assert units == {"S-1": "县住建局", "S-2": "", "S-3": "县水利局东镇"}
 
     # a list without a batch anywhere: refused row by row, unless the batch is given
     bare = transfer_list(None, [["", "S-9", "2026-05-09", "西镇异味", "西镇", "异味"]], header)
@@ -201,6 +208,13 @@ def test_cases_are_handled_replied_and_closed_through_the_api(county) -> None:  
         assert client.post(url + "/close", headers=west).status_code == 403
         closed = client.post(url + "/close", headers=office)
         assert closed.json()["state"] == "closed" and closed.json()["closed_on"] == "2026-05-08"
+        history = client.get(url + "/history", headers=west).json()["history"]
+        assert [(h["action"], h["actor"]) for h in history] == [
+            ("received", "import"), ("handled", "test-township-410199101000"),
+            ("replied", "test-township-410199101000"), ("closed", "test-office-all"),
+        ]
+        assert history[1]["changes"]["finding"] == "true"
+        assert history[0]["changes"]["reply_due"] == "2026-05-12"
         one = client.post(
             f"/api/campaigns/{campaign_id}/cases",
             json={"code": code, "batch": 3, "text": "again", "received_on": "2026-05-06"},

@@ -146,13 +146,12 @@ def _counts(session: Session, start: date, end: date, by: str) -> dict[str, dict
     zone = get_settings().timezone
     params: dict[str, Any] = {
         **source_params,
-        **period_params(end, start),
+        **period_params(end, start),  # start_ts, end_ts: the period's first and last instant
         "today": end,
         "start": start,
         "end": end,
         "tz": zone,
     }
-    params.update(period_params(end, start))
     out: dict[str, dict[str, int]] = {}
     out["overdue_day"] = _grouped(
         session,

@@ -25,6 +25,7 @@ from gis.db.models import (
     Campaign,
     CampaignBatch,
     CampaignCase,
+    CampaignCaseEvent,
     Complaint,
 )
 from gis.errors import LookbackError
@@ -235,14 +236,60 @@ class CaseInput:
     received_on: date
     pollution_type: str = ""
     received_at: datetime | None = None
+    responsible_unit: str = ""  # when the list names the unit it transfers the case to
+    responsible_person: str = ""
 
 
 def _received_at(day: date) -> datetime:
     return datetime.combine(day, time(9, 0), tzinfo=get_settings().zone)
 
 
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def trace(
+    session: Session,
+    case: CampaignCase,
+    *,
+    actor: str,
+    action: str,
+    changes: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Append one step to the case's history."""
+    session.add(
+        CampaignCaseEvent(
+            case_id=case.id,
+            at=at or datetime.now(UTC),
+            actor=actor,
+            action=action,
+            changes={k: _json(v) for k, v in (changes or {}).items()},
+        )
+    )
+
+
+def case_history(session: Session, campaign: Campaign, code: str) -> list[dict[str, Any]]:
+    """Every step of a case, oldest first."""
+    case, _ = case_by_code(session, campaign, code)
+    rows = session.scalars(
+        select(CampaignCaseEvent)
+        .where(CampaignCaseEvent.case_id == case.id)
+        .order_by(CampaignCaseEvent.at, CampaignCaseEvent.id)
+    )
+    return [
+        {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "changes": e.changes}
+        for e in rows
+    ]
+
+
 def add_case(
-    session: Session, campaign: Campaign, data: CaseInput, calendar: OfficialCalendar | None = None
+    session: Session,
+    campaign: Campaign,
+    data: CaseInput,
+    calendar: OfficialCalendar | None = None,
+    *,
+    actor: str = "",
 ) -> CampaignCase:
     """Register a transferred case: its complaint (channel ``transferred``) and its batch."""
     code = data.code.strip()
@@ -271,10 +318,19 @@ def add_case(
     session.add(complaint)
     session.flush()
     case = CampaignCase(
-        batch_id=batch.id, complaint_id=complaint.id, pollution_type=data.pollution_type.strip()
+        batch_id=batch.id,
+        complaint_id=complaint.id,
+        pollution_type=data.pollution_type.strip(),
+        responsible_unit=data.responsible_unit.strip(),
+        responsible_person=data.responsible_person.strip(),
     )
     session.add(case)
     session.flush()
+    trace(
+        session, case, actor=actor or "import", action="received",
+        changes={"batch": data.batch, "reply_due": complaint.feedback_due,
+                 "township_code": data.township_code},
+    )
     return case
 
 
@@ -312,6 +368,7 @@ def handle_case(
     changes: dict[str, Any],
     *,
     today: date,
+    actor: str = "",
 ) -> CampaignCase:
     """Record the handling of a case: on-site check, finding, measures, units, actions taken."""
     case, _ = case_by_code(session, campaign, code)
@@ -333,14 +390,23 @@ def handle_case(
     checked = changes.get("checked_on")
     if checked is not None and checked > today:
         raise CampaignError("核查日期不能晚于今天 checked_on is in the future", "checked_on")
-    for name, value in changes.items():
+    changed = {n: v for n, v in changes.items() if getattr(case, n) != v}
+    for name, value in changed.items():
         setattr(case, name, value)
+    if changed:
+        trace(session, case, actor=actor, action="handled", changes=changed)
     session.flush()
     return case
 
 
 def reply_case(
-    session: Session, campaign: Campaign, code: str, reply_text: str, *, at: datetime | None = None
+    session: Session,
+    campaign: Campaign,
+    code: str,
+    reply_text: str,
+    *,
+    at: datetime | None = None,
+    actor: str = "",
 ) -> CampaignCase:
     """Send the reply (反馈) of a case: its text, and the complaint's feedback time."""
     case, complaint = case_by_code(session, campaign, code)
@@ -352,16 +418,21 @@ def reply_case(
         )
     case.reply_text = reply_text.strip()
     complaint.feedback_at = at or datetime.now(UTC)
+    trace(session, case, actor=actor, action="replied", at=complaint.feedback_at,
+          changes={"reply_text": case.reply_text})
     session.flush()
     return case
 
 
-def close_case(session: Session, campaign: Campaign, code: str, *, on: date) -> CampaignCase:
+def close_case(
+    session: Session, campaign: Campaign, code: str, *, on: date, actor: str = ""
+) -> CampaignCase:
     """Close a case (办结): it needs its reply first."""
     case, complaint = case_by_code(session, campaign, code)
     if complaint.feedback_at is None:
         raise CampaignError("请先反馈再办结 reply before closing the case", "reply_text")
     case.closed_on = on
+    trace(session, case, actor=actor, action="closed", changes={"closed_on": on})
     session.flush()
     return case
 
@@ -390,13 +461,18 @@ def list_cases(
     scope: Scope,
     today: date,
     batch: int | None = None,
+    code: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The campaign's cases within ``scope``, each with its state on ``today``."""
+    """The campaign's cases within ``scope`` (one batch, or one case), each with its state on
+    ``today``."""
     params: dict[str, Any] = {"campaign_id": campaign.id}
     where = scope_sql("c.township_code", scope, params)
     if batch is not None:
         where += " AND b.number = :batch"
         params["batch"] = batch
+    if code is not None:
+        where += " AND c.code = :code"
+        params["code"] = code
     rows = session.execute(text(case_rows_sql(where)), params).mappings().all()
     zone = get_settings().zone
     out = []
@@ -413,6 +489,14 @@ def list_cases(
         )
         out.append(item)
     return out
+
+
+def case_record(session: Session, campaign: Campaign, code: str, today: date) -> dict[str, Any]:
+    """One case with its state on ``today``, JSON-ready."""
+    found = list_cases(session, campaign, scope=None, today=today, code=code)
+    if not found:
+        raise CampaignNotFound(f"转办件 {code} 不存在 no case {code!r} in this campaign")
+    return jsonable(found[0])
 
 
 def jsonable(item: dict[str, Any]) -> dict[str, Any]:

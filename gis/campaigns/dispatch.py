@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.access.scope import Scope, in_scope
+from gis.campaigns.accountability import list_accountability
 from gis.campaigns.cases import (
     FINDING_LABELS,
     CampaignError,
@@ -101,6 +102,8 @@ class DailyBulletin:
     not_reported: list[TownshipProgress]
     totals: dict[str, int] = field(default_factory=dict)
     actions: dict[str, int] = field(default_factory=dict)
+    # summons and accountability held during the stay, up to the day (约谈、问责)
+    records: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         def j(v: Any) -> Any:
@@ -198,8 +201,12 @@ def daily_bulletin(
         (row(i) for i in items if i["reply_overdue"]),
         key=lambda r: (-r["days_overdue"], r["code"]),
     )
+    held = list_accountability(
+        session, scope=scope, start=campaign.stationed_from, end=day
+    )["items"]
     return DailyBulletin(
         campaign=campaign_dict(campaign),
+        records=held,
         day=day,
         batches_today=[
             {"number": b.number, "cases": sum(1 for i in items if i["batch"] == b.number)}

@@ -30,6 +30,7 @@ from gis.campaigns.cases import (
     complaint_kind,
     get_campaign,
     parse_batch_number,
+    trace,
 )
 from gis.db.models import Campaign, CampaignBatch, CampaignCase, Complaint
 from gis.io.excel import (
@@ -53,6 +54,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "text": ("反映内容", "信访内容", "举报内容", "投诉内容", "反映问题", "主要内容", "信访事项"),
     "township": ("所属乡镇", "乡镇", "属地", "所在乡镇", "涉及乡镇", "所属乡镇街道", "乡镇街道"),
     "pollution_type": ("污染类型", "污染类别", "问题类型", "类型", "信访类型", "举报类型"),
+    "unit": ("责任单位", "办理单位", "承办单位", "责任主体", "牵头单位"),
+    "person": ("责任人", "办理责任人", "联系人（责任人）"),
 }
 _ALIAS = {squeeze(a): name for name, aliases in HEADERS.items() for a in aliases}
 
@@ -224,6 +227,7 @@ def import_transfer_list(
     filename: str = "",
     batch: int | None = None,
     received_on: date | None = None,
+    actor: str = "import",
 ) -> TransferImportReport:
     """Import the list into the session's transaction (the caller commits or rolls back)."""
     sheet = read_transfer_list(data)
@@ -260,13 +264,12 @@ def import_transfer_list(
             report.rows.append(RowOutcome(row_no, "skipped", reason=why))
             continue
         code = code_text(code_cell) if not is_blank(code_cell) else None
-        outcome = _row(
+        outcome, number = _row(
             session, campaign, row_no, code, cells, cell, towns, calendar, seen,
-            batch if batch is not None else sheet.title_batch, received_on,
+            batch if batch is not None else sheet.title_batch, received_on, actor, filename,
         )
-        if outcome.outcome in ("imported", "updated", "unchanged") and outcome.code:
-            number = outcome.notes.pop()  # the batch number, carried back
-            report.batches[int(number)] = report.batches.get(int(number), 0) + 1
+        if number is not None:
+            report.batches[number] = report.batches.get(number, 0) + 1
         report.rows.append(outcome)
     return report
 
@@ -283,9 +286,13 @@ def _row(
     seen: dict[str, int],
     default_batch: int | None,
     default_received: date | None,
-) -> RowOutcome:
-    def reject(reason: str) -> RowOutcome:
-        return RowOutcome(row_no, "rejected", code, reason=reason)
+    actor: str,
+    filename: str,
+) -> tuple[RowOutcome, int | None]:
+    """The row's outcome and, when stored or already there, its batch number."""
+
+    def reject(reason: str) -> tuple[RowOutcome, None]:
+        return RowOutcome(row_no, "rejected", code, reason=reason), None
 
     if code is None:
         return reject("缺少受理编号 no 受理编号")
@@ -317,6 +324,8 @@ def _row(
     else:
         return reject("缺少所属乡镇 no 所属乡镇")
     pollution = clean_text(cell(cells, "pollution_type"))
+    unit = clean_text(cell(cells, "unit")).replace("\n", "")
+    person = clean_text(cell(cells, "person")).replace("\n", "")
     existing = session.execute(
         select(Complaint, CampaignCase, CampaignBatch)
         .outerjoin(CampaignCase, CampaignCase.complaint_id == Complaint.id)
@@ -342,11 +351,18 @@ def _row(
             case.pollution_type = pollution
             complaint.kind = complaint_kind(pollution)
             changed.append("pollution_type")
+        # the list's unit and person only fill what the handling has not set
+        for name, value in (("responsible_unit", unit), ("responsible_person", person)):
+            if value and not getattr(case, name):
+                setattr(case, name, value)
+                changed.append(name)
+        if changed:
+            trace(session, case, actor=actor, action="updated",
+                  changes={"source": f"{filename} row {row_no}", "fields": changed})
         session.flush()
         return RowOutcome(
-            row_no, "updated" if changed else "unchanged", code, changed=changed,
-            notes=[str(number)],
-        )
+            row_no, "updated" if changed else "unchanged", code, changed=changed
+        ), number
     if received is None:
         return reject("缺少交办时间 no 交办时间 (or the received_on parameter)")
     try:
@@ -354,15 +370,17 @@ def _row(
             add_case(
                 session,
                 campaign,
-                CaseInput(code, number, content, township, received, pollution),
+                CaseInput(code, number, content, township, received, pollution,
+                          responsible_unit=unit, responsible_person=person),
                 calendar,
+                actor=actor,
             )
     except (CampaignError, CampaignConflict) as exc:
         return reject(str(exc))
     except (IntegrityError, DataError) as exc:
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         return reject(f"数据库拒绝 refused by the database: {first}")
-    return RowOutcome(row_no, "imported", code, notes=[str(number)])
+    return RowOutcome(row_no, "imported", code), number
 
 
 def run_transfer_import(
@@ -374,13 +392,15 @@ def run_transfer_import(
     batch: int | None = None,
     received_on: date | None = None,
     dry_run: bool = False,
+    actor: str = "import",
 ) -> TransferImportReport:
     """Import in one transaction: committed, or rolled back for a dry run."""
     with Session(engine) as session:
         try:
             campaign = get_campaign(session, campaign_id)
             report = import_transfer_list(
-                session, campaign, data, filename=filename, batch=batch, received_on=received_on
+                session, campaign, data, filename=filename, batch=batch,
+                received_on=received_on, actor=actor,
             )
         except BaseException:
             session.rollback()

@@ -754,6 +754,21 @@ class CampaignCase(Base):
     )
 
 
+class CampaignCaseEvent(Base):
+    """One step of a transferred case (received, updated, handled, replied, closed): who, when,
+    what changed. Append-only by use."""
+
+    __tablename__ = "campaign_case_events"
+    __table_args__ = (Index("campaign_case_events_case", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("campaign_cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
 class DispatchReport(Base):
     """A township's report of the day on its cases (一天一调度); one per township and day."""
 

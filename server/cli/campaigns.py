@@ -236,3 +236,133 @@ def campaign_assess(
             out.write_bytes(render_assessment_pdf(a))
         else:
             _fail("输出文件须为 .xlsx 或 .pdf the output is .xlsx or .pdf")
+
+
+@campaign_app.command("report")
+def campaign_report(
+    campaign: Annotated[str, typer.Argument(help="campaign id or name")],
+    township: Annotated[str, typer.Argument(help="12-digit township code")],
+    progress: Annotated[str, typer.Argument(help="the day's progress (今日调度情况)")],
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today)")] = None,
+    actor: Annotated[str, typer.Option(help="who reports")] = "cli",
+) -> None:
+    """A township's daily dispatch report; prints who has not reported that day."""
+    from gis.ledger.deadlines import local_today
+
+    engine = _engine()
+    try:
+        today = local_today()
+        the_day = date.fromisoformat(day) if day else today
+        with Session(engine) as session, session.begin():
+            c = cases.find_campaign(session, campaign)
+            dispatch.report_progress(
+                session, c, township_code=township, day=the_day, progress=progress,
+                reported_by=actor, today=today,
+            )
+            status = dispatch.dispatch_status(session, c, the_day, scope=None)
+    except (LookbackError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    missing = "、".join(t["township"] for t in status["not_reported"]) or "none"
+    console.print(f"{the_day}: reported; not reported yet: {missing}", highlight=False)
+
+
+@campaign_app.command("record")
+def campaign_record(
+    kind: Annotated[str, typer.Argument(help="summons (约谈) or accountability (问责)")],
+    person: Annotated[str, typer.Option(help="who was summoned or held accountable")],
+    unit: Annotated[str, typer.Option(help="their unit")],
+    reason: Annotated[str, typer.Option(help="why")],
+    held_on: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    township: Annotated[str | None, typer.Option(help="12-digit township code")] = None,
+    outcome: Annotated[str, typer.Option(help="the outcome")] = "",
+    problem: Annotated[
+        list[str] | None, typer.Option("--problem", help="a linked problem code (repeatable)")
+    ] = None,
+    notice: Annotated[
+        list[str] | None, typer.Option("--notice", help="a linked notice number (repeatable)")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="who records it")] = "cli",
+) -> None:
+    """Put a summons or an accountability on record (约谈、问责)."""
+    from gis.campaigns.accountability import AccountabilityInput, record_accountability
+    from gis.ledger.deadlines import local_today
+
+    engine = _engine()
+    try:
+        data = AccountabilityInput(
+            kind, date.fromisoformat(held_on), person, unit, reason, township, outcome,
+            list(problem or []), list(notice or []),
+        )
+        with Session(engine) as session, session.begin():
+            record = record_accountability(
+                session, data, recorded_by=actor, today=local_today()
+            )
+            record_id = record.id
+    except (LookbackError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    console.print(f"record {record_id}: {kind} {person} ({unit}) on {held_on}", highlight=False)
+
+
+@campaign_app.command("records")
+def campaign_records(
+    township: Annotated[str | None, typer.Option(help="12-digit township code")] = None,
+    unit: Annotated[str | None, typer.Option(help="a unit")] = None,
+) -> None:
+    """Summons and accountability held, with counts per unit."""
+    from gis.campaigns.accountability import list_accountability
+
+    engine = _engine()
+    try:
+        with Session(engine) as session:
+            result = list_accountability(session, scope=None, township=township, unit=unit)
+    finally:
+        engine.dispose()
+    table = Table("held on", "kind", "person", "unit", "township", "reason", "problems")
+    for i in result["items"]:
+        table.add_row(i["held_on"], i["kind_zh"], i["person"], i["unit"], i["township"] or "",
+                      i["reason"], ", ".join(i["problem_codes"]))
+    console.print(table)
+    per_unit = Table("unit", "约谈 summons", "问责 accountability", title="per unit")
+    for g in result["by_unit"]:
+        per_unit.add_row(g["unit"], str(g["summons"]), str(g["accountability"]))
+    console.print(per_unit)
+
+
+@campaign_app.command("rules")
+def campaign_rules(
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="item=points, e.g. overdue_day=-0.5")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="who changes them")] = "cli",
+) -> None:
+    """Show the assessment rules, or change some (--set item=points)."""
+    from gis.campaigns import assessment
+
+    changes: dict[str, float] = {}
+    for pair in set_ or []:
+        item, sep, value = pair.partition("=")
+        try:
+            changes[item.strip()] = float(value)
+        except ValueError:
+            _fail(f"应为 item=分值 expected item=points, got {pair!r}")
+        if not sep:
+            _fail(f"应为 item=分值 expected item=points, got {pair!r}")
+    engine = _engine()
+    try:
+        with Session(engine) as session, session.begin():
+            rules = (
+                assessment.set_rules(session, changes, actor=actor)
+                if changes else assessment.load_rules(session)
+            )
+    except LookbackError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    table = Table("item", "points")
+    for item, points in rules.items():
+        table.add_row(item, f"{points:g}")
+    console.print(table)

@@ -73,10 +73,7 @@ class CaseReply(BaseModel):
 
 
 def _case(session, campaign, code: str, today: date) -> dict:  # type: ignore[no-untyped-def]
-    for item in cases.list_cases(session, campaign, scope=None, today=today):
-        if item["code"] == code:
-            return cases.jsonable(item)
-    raise HTTPException(404, f"转办件 {code} 不存在 no case {code!r}")
+    return cases.case_record(session, campaign, code, today)
 
 
 @router.post("", status_code=201, summary="Register an inspection campaign (督察进驻)")
@@ -101,7 +98,7 @@ def campaign_get(_: Reader, campaign_id: int, session: SessionDep) -> dict:
     summary="Import a transfer list (转办件清单): every row reported; dry_run writes nothing",
 )
 async def campaign_import(
-    _: Manager,
+    principal: Manager,
     campaign_id: int,
     request: Request,
     engine: EngineDep,
@@ -126,17 +123,20 @@ async def campaign_import(
         batch=batch,
         received_on=received_on,
         dry_run=dry_run,
+        actor=principal.name,
     )
     return report.as_dict()
 
 
 @router.post("/{campaign_id}/cases", status_code=201, summary="Enter one transferred case")
 def case_create(
-    _: Manager, campaign_id: int, body: CaseCreate, session: SessionDep, today: TodayDep
+    principal: Manager, campaign_id: int, body: CaseCreate, session: SessionDep, today: TodayDep
 ) -> dict:
     with committing(session):
         campaign = cases.get_campaign(session, campaign_id)
-        cases.add_case(session, campaign, cases.CaseInput(**body.model_dump()))
+        cases.add_case(
+            session, campaign, cases.CaseInput(**body.model_dump()), actor=principal.name
+        )
     return _case(session, campaign, body.code, today)
 
 
@@ -167,7 +167,10 @@ def case_handle(
     campaign = cases.get_campaign(session, campaign_id)
     forbid_out_of_scope(principal, cases.case_township(session, campaign, code))
     with committing(session):
-        cases.handle_case(session, campaign, code, body.model_dump(exclude_none=True), today=today)
+        cases.handle_case(
+            session, campaign, code, body.model_dump(exclude_none=True), today=today,
+            actor=principal.name,
+        )
     return _case(session, campaign, code, today)
 
 
@@ -183,18 +186,25 @@ def case_reply(
     campaign = cases.get_campaign(session, campaign_id)
     forbid_out_of_scope(principal, cases.case_township(session, campaign, code))
     with committing(session):
-        cases.reply_case(session, campaign, code, body.reply_text)
+        cases.reply_case(session, campaign, code, body.reply_text, actor=principal.name)
     return _case(session, campaign, code, today)
 
 
 @router.post("/{campaign_id}/cases/{code}/close", summary="Close (办结) a replied case")
 def case_close(
-    _: Manager, campaign_id: int, code: str, session: SessionDep, today: TodayDep
+    principal: Manager, campaign_id: int, code: str, session: SessionDep, today: TodayDep
 ) -> dict:
     campaign = cases.get_campaign(session, campaign_id)
     with committing(session):
-        cases.close_case(session, campaign, code, on=today)
+        cases.close_case(session, campaign, code, on=today, actor=principal.name)
     return _case(session, campaign, code, today)
+
+
+@router.get("/{campaign_id}/cases/{code}/history", summary="Every step of a case (一案一档)")
+def case_history(principal: Reader, campaign_id: int, code: str, session: SessionDep) -> dict:
+    campaign = cases.get_campaign(session, campaign_id)
+    forbid_out_of_scope(principal, cases.case_township(session, campaign, code))
+    return {"code": code, "history": cases.case_history(session, campaign, code)}
 
 
 class DispatchCreate(BaseModel):

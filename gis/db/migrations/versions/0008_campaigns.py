@@ -89,6 +89,16 @@ def upgrade() -> None:
     )
     op.create_index("campaign_cases_batch", "campaign_cases", ["batch_id"])
     op.create_table(
+        "campaign_case_events",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("case_id", sa.Integer(), sa.ForeignKey("campaign_cases.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("changes", JSONB(), nullable=False, server_default="{}"),
+    )
+    op.create_index("campaign_case_events_case", "campaign_case_events", ["case_id", "at"])
+    op.create_table(
         "dispatch_reports",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("campaign_id", sa.Integer(), sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
@@ -132,6 +142,7 @@ def downgrade() -> None:
         "accountability_records",
         "assessment_rules",
         "dispatch_reports",
+        "campaign_case_events",
         "campaign_cases",
         "campaign_batches",
         "campaigns",
