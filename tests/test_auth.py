@@ -59,6 +59,10 @@ def _fill(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x", path)
 
 
+# Public routes that check their caller themselves (Prometheus has no Lookback account).
+AUTHENTICATES_ITSELF = {"/metrics"}
+
+
 def test_role_by_route_matrix(demo_app, demo_headers) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(demo_app)
     checked = 0
@@ -67,6 +71,12 @@ def test_role_by_route_matrix(demo_app, demo_headers) -> None:  # type: ignore[n
         for method in sorted(route.methods - {"HEAD"}):
             url = _fill(route.path)
             anonymous = client.request(method, url, json={})
+            if permission == "public" and url in AUTHENTICATES_ITSELF:
+                # open to the scraper's own token or a signed-in reader, not to anyone
+                assert anonymous.status_code == 401, (method, url)
+                signed_in = client.request(method, url, headers=demo_headers["viewer"])
+                assert signed_in.status_code == 200, (method, url)
+                continue
             if permission == "public":
                 assert anonymous.status_code not in (401, 403), (method, url)
                 continue

@@ -47,11 +47,16 @@ def private_cluster() -> Iterator[Cluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_database_killed_while_serving(private_cluster: Cluster) -> None:
+def test_database_killed_while_serving(
+    private_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = make_engine(private_cluster.url())
     headers = make_token(engine, "viewer")
+    # Prometheus reads with its own token, which needs no database: metrics stay readable when down
+    monkeypatch.setenv("LOOKBACK_METRICS_TOKEN", "scrape-secret")
     app = create_app(engine=engine, settings=Settings())
     install_ops(app)
+    scraper = {"Authorization": "Bearer scrape-secret"}
     try:
         with (
             LiveServer(app) as server,
@@ -70,7 +75,7 @@ def test_database_killed_while_serving(private_cluster: Cluster) -> None:
             health = http.get("/healthz")
             assert health.status_code == 503
             assert health.json()["db"] == "down" and health.json()["reason"]
-            metrics = http.get("/metrics").text
+            metrics = http.get("/metrics", headers=scraper).text
             assert 'lookback_db_errors_total{kind="disconnect"}' in metrics
 
             private_cluster.start()  # the same app, no restart: it must recover by itself

@@ -282,11 +282,11 @@ def test_inspectors_see_and_claim_only_their_townships(client, db) -> None:  # t
     [
         ({"lon": 113.5, "lat": 34.5}, "outside_county", True),
         ({}, "outside_county", False),
-        ({"observed_at": (datetime.now(UTC) + timedelta(minutes=10)).isoformat()},
+        ({"observed_at": timedelta(minutes=10)},
          "future_time", True),
-        ({"observed_at": (datetime.now(UTC) + timedelta(hours=23)).isoformat()},
+        ({"observed_at": timedelta(hours=23)},
          "future_time", True),
-        ({"observed_at": (datetime.now(UTC) + timedelta(minutes=2)).isoformat()},
+        ({"observed_at": timedelta(minutes=2)},
          "future_time", False),
         ({"accuracy_m": 600}, "poor_accuracy", True),
         ({"accuracy_m": 500}, "poor_accuracy", False),
@@ -295,6 +295,9 @@ def test_inspectors_see_and_claim_only_their_townships(client, db) -> None:  # t
     ],
 )
 def test_flags_are_stored_with_the_point(client, db, changes, flag, expected) -> None:  # type: ignore[no-untyped-def]
+    if isinstance(changes.get("observed_at"), timedelta):  # from now at run time, not at collection
+        when = datetime.now(UTC) + changes["observed_at"]
+        changes = {**changes, "observed_at": when.isoformat()}
     response = post(client, payload(**changes))
     assert response.status_code == 201, response.text
     assert (flag in response.json()["flags"]) is expected
