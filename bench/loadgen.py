@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -217,15 +218,36 @@ def run_load(
     more than ``max_requests`` or the prepared list in all."""
     used = 0
     if warmup_s > 0:
-        warm = asyncio.run(
+        warm = run_async(
             _load(host, port, requests, concurrency=concurrency, duration_s=warmup_s, first=0,
                   max_requests=max_requests, check=check)
         )
         used = warm.count + warm.errors
-    return asyncio.run(
+    return run_async(
         _load(host, port, requests, concurrency=concurrency, duration_s=duration_s, first=used,
               max_requests=max_requests, check=check)
     )
+
+
+def run_async(coro):  # type: ignore[no-untyped-def]
+    """Run ``coro`` to completion on a fresh event loop in its own thread.
+
+    The caller's thread may already run a loop (an embedding application, a test session
+    driving a browser through Playwright's sync API), where ``asyncio.run`` would refuse."""
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="loadgen", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]
 
 
 async def _timed_send(conn: Conn, raw: bytes) -> Response:
@@ -251,14 +273,22 @@ class Browser:
     def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
         self.host, self.port = host, port
         self.headers = headers or {}
+        # The loop runs on its own thread, so a caller whose thread already runs a loop can
+        # still use this client.
         self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="browser", daemon=True)
+        self._thread.start()
         self.conns: list[Conn] = []
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        """Run ``coro`` on this client's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def get_parallel(self, paths: Sequence[str], accept: str = "application/json"):  # type: ignore[no-untyped-def]
         """GET every path at once on its own connection; (seconds until the last, responses)."""
         headers = {"Accept": accept, **self.headers}
         raws = [build_request("GET", p, self.host, self.port, headers) for p in paths]
-        return self.loop.run_until_complete(_gather(self.host, self.port, self.conns, raws))
+        return self.run(_gather(self.host, self.port, self.conns, raws))
 
     def get(self, path: str, accept: str = "application/json") -> tuple[float, Response]:
         elapsed, responses = self.get_parallel([path], accept)
@@ -266,7 +296,9 @@ class Browser:
 
     def close(self) -> None:
         for conn in self.conns:
-            self.loop.run_until_complete(conn.close())
+            self.run(conn.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
         self.loop.close()
 
     def __enter__(self) -> Browser:

@@ -110,7 +110,7 @@ def run(ctx: Context) -> list[Metric]:
                 if etag:
                     headers["If-None-Match"] = etag
                 raws.append(build_request("GET", path, server.host, server.port, headers))
-            elapsed, again = browser.loop.run_until_complete(
+            elapsed, again = browser.run(
                 _gather(server.host, server.port, browser.conns, raws)
             )
             unchanged[name] = {
