@@ -416,6 +416,34 @@ def test_new_problem_near_a_recently_closed_one_is_a_suspected_rebound(client, d
     assert checked.json()["suspected_rebounds"] == []
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["one", "batch"])
+def test_a_rebound_found_on_a_closed_problem_reaches_that_problem(client, db, batch) -> None:  # type: ignore[no-untyped-def]
+    """Recorded on the problem itself, "rebound" or "persists" flags it whatever the distance,
+    category or time since closure; a routine check does not."""
+    closed_at = datetime.now(UTC) - timedelta(days=400)  # far beyond the look-back window
+    lon, lat = offset_point(*HOME, north_m=2000)
+    with Session(db) as session, session.begin():
+        new_problem(session, "T-OLD", lon=lon, lat=lat, category="dust", now=closed_at)
+        close(session, "T-OLD", at=closed_at)
+    far = offset_point(lon, lat, east_m=900)  # beyond the suspect radius, flagged off-site
+    bodies = [
+        payload(lon=far[0], lat=far[1], finding=f, category="river_outfall", problem_code="T-OLD")
+        for f in ("rebound", "persists", "checked")
+    ]
+    if batch:
+        answer = client.post("/api/inspections/batch", json={"items": bodies}, headers=ACTOR)
+        assert answer.status_code == 200, answer.text
+        found = [item["suspected_rebounds"] for item in answer.json()["results"]]
+    else:
+        found = [post(client, body).json()["suspected_rebounds"] for body in bodies]
+    assert [len(f) for f in found] == [1, 1, 0]
+    problem_ids = {
+        count(db, "SELECT problem_id FROM suspected_rebounds WHERE id = :id", id=f[0])
+        for f in found[:2]
+    }
+    assert problem_ids == {count(db, "SELECT id FROM problems WHERE code = 'T-OLD'")}
+
+
 # ---------------------------------------------------------------------------------------------
 # Photos
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,10 @@
 A complaint or an inspection finding of the same category within ``R`` metres (on the spheroid)
 of a problem closed at most ``D`` days before it is flagged for the office, which confirms it
 (the problem becomes ``rebounded``) or dismisses it with a reason.
+
+A complaint about a closed problem itself, or an inspector's "rebound" or "persists" finding
+recorded on it, reaches that problem whatever its distance, category or age: the inspector
+stood at the problem and says it is back.
 """
 
 from __future__ import annotations
@@ -24,21 +28,29 @@ _MATCH = """
            (x.{time_col} AT TIME ZONE :tz)::date - (p.closed_at AT TIME ZONE :tz)::date
     FROM {table} x
     JOIN problems p
-      ON p.status = 'closed' AND p.category = x.category AND p.geom IS NOT NULL
-     AND ST_DWithin(p.geom::geography, x.geom::geography, :radius)
-     AND (x.{time_col} AT TIME ZONE :tz)::date - (p.closed_at AT TIME ZONE :tz)::date
-         BETWEEN 0 AND :window
-    WHERE {row} AND x.geom IS NOT NULL AND x.category IS NOT NULL {extra}
+      ON p.status = 'closed' AND p.geom IS NOT NULL
+     AND (
+          (x.problem_id = p.id {own})
+       OR (p.category = x.category
+           AND ST_DWithin(p.geom::geography, x.geom::geography, :radius)
+           AND (x.{time_col} AT TIME ZONE :tz)::date - (p.closed_at AT TIME ZONE :tz)::date
+               BETWEEN 0 AND :window
+           {near})
+     )
+    WHERE {row} AND x.geom IS NOT NULL
     ON CONFLICT DO NOTHING
     RETURNING id, {fk} AS trigger_id
 """
 
 
 def _flag(
-    session: Session, table: str, fk: str, time_col: str, row_id: int, extra: str = ""
+    session: Session, table: str, fk: str, time_col: str, row_id: int, own: str = "",
+    near: str = "",
 ) -> list[int]:
     settings = get_settings()
-    sql = _MATCH.format(table=table, fk=fk, time_col=time_col, extra=extra, row="x.id = :id")
+    sql = _MATCH.format(
+        table=table, fk=fk, time_col=time_col, own=own, near=near, row="x.id = :id"
+    )
     rows = session.execute(
         text(sql),
         {
@@ -56,16 +68,20 @@ def flag_for_complaint(session: Session, complaint_id: int) -> list[int]:
     return _flag(session, "complaints", "complaint_id", "received_at", complaint_id)
 
 
-_INSPECTION_EXTRA = (
+# On the problem itself: a finding that it is back. Near it: a new problem or rebound found by
+# someone standing elsewhere (a check of another problem says nothing about this one).
+_INSPECTION_OWN = "AND x.finding IN ('rebound', 'persists')"
+_INSPECTION_NEAR = (
     "AND x.finding IN ('new_problem', 'rebound', 'persists') AND x.problem_id IS DISTINCT FROM p.id"
 )
 
 
 def flag_for_inspection(session: Session, inspection_id: int) -> list[int]:
-    """Flag closed problems near a new-problem or rebound finding (not checks of the problem)."""
+    """Flag closed problems near a new-problem or rebound finding, and the closed problem an
+    inspector found back ("rebound" or "persists" recorded on it)."""
     return _flag(
         session, "inspections", "inspection_id", "observed_at", inspection_id,
-        extra=_INSPECTION_EXTRA,
+        own=_INSPECTION_OWN, near=_INSPECTION_NEAR,
     )
 
 
@@ -78,8 +94,8 @@ def inspection_flag_sql(source: str) -> tuple[str, dict]:
     """
     settings = get_settings()
     sql = _MATCH.format(
-        table=source, fk="inspection_id", time_col="observed_at", extra=_INSPECTION_EXTRA,
-        row="true",
+        table=source, fk="inspection_id", time_col="observed_at", own=_INSPECTION_OWN,
+        near=_INSPECTION_NEAR, row="true",
     )
     params = {
         "radius": settings.rebound_radius_m,
