@@ -253,6 +253,12 @@ def test_headers_and_words() -> None:
     assert map_status("已销号") == "closed"
     assert map_status("未完成") == "rectifying"
     assert map_status("已完成待验收") == "awaiting_verification"
+    # By meaning, not by substring: work reported done is a claim, a phase done is not done.
+    assert map_status("已完成") == "awaiting_verification"
+    assert map_status("整改完成") == "awaiting_verification"
+    assert map_status("基本完成") == "rectifying"
+    assert map_status("阶段性完成") == "rectifying"
+    assert map_status("已办结") == "closed"
     assert map_status("问题反弹") == "rebounded"
     assert map_status("已交办") == "assigned"
     assert map_status("rectifying") == "rectifying"
@@ -294,7 +300,9 @@ def test_messy_workbook_is_reported_row_by_row(towns: Engine) -> None:
     assert p["ZY-001"]["responsible_unit"] == "县生态环境分局"
     assert p["ZY-001"]["progress"] == "正在推进"
     assert (float(p["ZY-002"]["lon"]), float(p["ZY-002"]["lat"])) == pytest.approx((113.05, 34.05))
-    assert p["ZY-002"]["status"] == "closed" and p["ZY-002"]["source"] == "central_1"
+    # 已完成 is the township's claim, not a closure: it awaits the on-site check.
+    assert p["ZY-002"]["status"] == "awaiting_verification"
+    assert p["ZY-002"]["source"] == "central_1"
     # The merged township applies to each row, with or without coordinates.
     assert {p[c]["township_code"] for c in ("ZY-001", "ZY-002", "ZY-003")} == {WEST}
     assert p["ZY-003"]["lon"] is None and p["ZY-003"]["status"] == "rectifying"
@@ -305,7 +313,8 @@ def test_messy_workbook_is_reported_row_by_row(towns: Engine) -> None:
     assert p["ZY-006"]["township_code"] == WEST and p["ZY-006"]["status"] == "reported"
     assert p["ZY-006"]["deadline"] == date(2026, 12, 31)
     assert p["ZY-007"]["deadline"] == date(2026, 6, 30) and p["ZY-007"]["lon"] is None
-    assert p["ZY-008"]["deadline_kind"] == "immediate" and p["ZY-008"]["status"] == "closed"
+    assert p["ZY-008"]["deadline_kind"] == "immediate"
+    assert p["ZY-008"]["status"] == "awaiting_verification"
     assert p["ZY-008"]["deadline"] == TODAY + timedelta(days=7)
     assert p["ZY-009"]["deadline_kind"] == "long_term" and p["ZY-009"]["deadline"] is None
     assert p["ZY-009"]["source"] == "central_lookback"
@@ -320,8 +329,28 @@ def test_messy_workbook_is_reported_row_by_row(towns: Engine) -> None:
         closed_at = conn.execute(
             text("SELECT closed_at FROM problems WHERE code = 'ZY-002'")
         ).scalar_one()
+        applications = conn.execute(
+            text(
+                "SELECT p.code, c.outcome, c.applied_by, c.evidence FROM closures c"
+                " JOIN problems p ON p.id = c.problem_id ORDER BY p.code"
+            )
+        ).all()
+        sheet_words = conn.execute(
+            text(
+                "SELECT e.after->>'sheet_status' FROM events e JOIN problems p"
+                " ON p.id = e.problem_id WHERE p.code = 'ZY-002' AND e.action = 'imported'"
+            )
+        ).scalar_one()
     assert actions == {"created": len(IMPORTED), "imported": len(IMPORTED)}
-    assert closed_at == T0
+    assert closed_at is None
+    # The claim is a pending closure application, for the office to check and approve.
+    assert [(a.code, a.outcome, a.applied_by) for a in applications] == [
+        ("ZY-002", "pending", "office"),
+        ("ZY-008", "pending", "office"),
+    ]
+    assert applications[0].evidence["attachments"] == []
+    assert "row 6" in applications[0].evidence["sheet"]
+    assert sheet_words == "已完成"  # the row's own words stay in the history
 
 
 def test_dry_run_writes_nothing(towns: Engine) -> None:
@@ -358,13 +387,14 @@ def test_a_changed_row_updates_with_events(towns: Engine) -> None:
     report = run(towns, out.getvalue())
     rows = report.by_row()
     assert rows[5].outcome == "updated"
-    assert rows[5].changed == ["responsible_person", "closed_at", "status"]
+    assert rows[5].changed == ["responsible_person", "status"]
+    assert any("awaits the on-site check" in n for n in rows[5].notes)
     assert rows[8].outcome == "updated" and "geometry" in rows[8].changed
     assert any("township kept as the sheet names it" in n for n in rows[8].notes)
     assert rows[6].outcome == "unchanged"
     stored = ledger(towns)
     assert stored["ZY-001"]["responsible_person"] == "张敏"
-    assert stored["ZY-001"]["status"] == "closed"
+    assert stored["ZY-001"]["status"] == "awaiting_verification"  # not closed by a sheet
     assert stored["ZY-004"]["township_code"] == EAST
     with towns.connect() as conn:
         history = conn.execute(
@@ -375,7 +405,95 @@ def test_a_changed_row_updates_with_events(towns: Engine) -> None:
         ).all()
     assert [h.action for h in history] == ["created", "imported", "updated", "imported"]
     assert history[2].after == {"responsible_person": "张敏"}
-    assert history[3].before["status"] == "rectifying" and history[3].after["status"] == "closed"
+    assert history[3].before["status"] == "rectifying"
+    assert history[3].after == {"status": "awaiting_verification", "sheet_status": "已销号"}
+
+
+def _sheet(rows: list[list[object]]) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["问题编号", "问题来源", "属地", "问题类别", "问题描述", "整改时限", "整改状态",
+               "销号时间"])  # fmt: skip
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_a_historic_closure_keeps_its_date_and_a_closure_claim_awaits_the_check(
+    towns: Engine,
+) -> None:
+    data = _sheet([
+        ["H-1", "省级环保督察", "西镇", "扬尘", "道路扬尘", "2025-06-30", "已销号", "2025.3.15"],
+        ["H-2", "省级环保督察", "西镇", "扬尘", "工地扬尘", "2025-06-30", "已销号", None],
+        ["H-3", "省级环保督察", "西镇", "扬尘", "堆场扬尘", "2025-06-30", "已销号", "尽快"],
+    ])  # fmt: skip
+    report = run(towns, data)
+    rows = report.by_row()
+    assert [rows[r].outcome for r in (2, 3, 4)] == ["imported", "imported", "rejected"]
+    assert "销号时间" in rows[4].reason
+    assert any("no 销号时间" in n for n in rows[3].notes)
+    stored = ledger(towns)
+    assert stored["H-1"]["status"] == "closed"
+    assert stored["H-2"]["status"] == "awaiting_verification"
+    with towns.connect() as conn:
+        closed_on = conn.execute(
+            text(
+                "SELECT (closed_at AT TIME ZONE 'Asia/Shanghai')::date FROM problems"
+                " WHERE code = 'H-1'"
+            )
+        ).scalar_one()
+    assert closed_on == date(2025, 3, 15)  # from the sheet, not the day of the import
+    # The bulletins count it as closed in March 2025, not in the week it was imported.
+    from gis.reports.bulletin import period_counts
+    from gis.reports.periods import ReportDate
+
+    with Session(towns) as session:
+        import_week = period_counts(
+            session, TODAY - timedelta(days=6), TODAY, ReportDate(day=TODAY)
+        )
+        march = period_counts(session, date(2025, 3, 1), date(2025, 3, 31), ReportDate(day=TODAY))
+    assert import_week.closed == 0 and march.closed == 1
+    # Once in the ledger, a sheet saying 已销号 again closes nothing; a closed one stays closed.
+    again = run_ledger_import(towns, _sheet([
+        ["H-1", "省级环保督察", "西镇", "扬尘", "道路扬尘", "2025-06-30", "已完成", None],
+        ["H-2", "省级环保督察", "西镇", "扬尘", "工地扬尘", "2025-06-30", "已销号", "2025-04-01"],
+    ]), actor="office", now=T0 + timedelta(days=1))  # fmt: skip
+    assert {r.code: r.outcome for r in again.rows if r.code} == {
+        "H-1": "unchanged", "H-2": "unchanged"
+    }
+    stored = ledger(towns)
+    assert stored["H-1"]["status"] == "closed"
+    assert stored["H-2"]["status"] == "awaiting_verification"
+
+
+def test_an_imported_claim_goes_through_the_procedure_or_is_withdrawn(towns: Engine) -> None:
+    from gis.ledger.writes import transition
+
+    run(towns, _sheet([
+        ["C-1", "省级环保督察", "西镇", "扬尘", "道路扬尘", "2026-06-30", "已完成", None],
+        ["C-2", "省级环保督察", "西镇", "扬尘", "工地扬尘", "2026-06-30", "已完成", None],
+    ]))  # fmt: skip
+    with Session(towns) as session, session.begin():
+        transition(session, "C-1", "record_check", actor="核查员", passed=True, now=T0)
+        transition(session, "C-1", "approve_closure", actor="主任", now=T0)
+    # The sheet takes C-2's claim back: its application is withdrawn, and a new one can follow.
+    run(towns, _sheet([
+        ["C-2", "省级环保督察", "西镇", "扬尘", "工地扬尘", "2026-06-30", "整改中", None],
+    ]))  # fmt: skip
+    with towns.connect() as conn:
+        outcomes = dict(conn.execute(text(
+            "SELECT p.code, string_agg(c.outcome, ',' ORDER BY c.id) FROM closures c"
+            " JOIN problems p ON p.id = c.problem_id GROUP BY p.code"
+        )).all())  # fmt: skip
+    assert outcomes["C-2"] == "rejected"
+    assert outcomes["C-1"] in ("closed", "in_notice")
+    assert ledger(towns)["C-2"]["status"] == "rectifying"
+    run(towns, _sheet([
+        ["C-2", "省级环保督察", "西镇", "扬尘", "工地扬尘", "2026-06-30", "已完成", None],
+    ]))  # fmt: skip
+    assert ledger(towns)["C-2"]["status"] == "awaiting_verification"
 
 
 def test_default_source_fills_empty_cells_and_missing_source_is_rejected(towns: Engine) -> None:
@@ -477,9 +595,9 @@ def test_geopackage_geojson_and_csv_exports(towns: Engine) -> None:
     # Filters and scope.
     west = gpd.read_file(io.BytesIO(_export(towns, "geojson", scope=(WEST,))))
     assert set(west["township_code"]) == {WEST}
-    closed = list(csv.DictReader(io.StringIO(_export(towns, "csv", statuses=("closed",)).decode(
-        "utf-8-sig"))))  # fmt: skip
-    assert sorted(r["code"] for r in closed) == ["ZY-002", "ZY-008"]
+    claimed = list(csv.DictReader(io.StringIO(_export(
+        towns, "csv", statuses=("awaiting_verification",)).decode("utf-8-sig"))))  # fmt: skip
+    assert sorted(r["code"] for r in claimed) == ["ZY-002", "ZY-008"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from gis import vocab
 from gis.config import get_settings
-from gis.db.models import Problem
+from gis.db.models import Closure, Problem
 from gis.geo.coords import CHINA_LAT_RANGE, CHINA_LON_RANGE, looks_swapped, parse_coordinate
 from gis.geo.townships import township_for_wkt
 from gis.ledger.writes import (
@@ -128,6 +128,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "推进情况",
     ),
     "status": ("整改状态", "完成情况", "状态", "办结情况", "是否完成", "整改完成情况", "销号情况"),
+    "closed_on": ("销号时间", "销号日期", "办结时间", "办结日期", "实际完成时间", "销号完成时间"),
     "remark": ("备注",),
 }
 _ALIAS_TO_FIELD = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
@@ -176,6 +177,8 @@ STATUS_WORDS: tuple[tuple[str, str], ...] = (
     ("未销号", "rectifying"),
     ("已销号", "closed"),
     ("未完成", "rectifying"),
+    ("阶段性完成", "rectifying"),
+    ("基本完成", "rectifying"),
     ("整改中", "rectifying"),
     ("正在", "rectifying"),
     ("推进", "rectifying"),
@@ -188,10 +191,11 @@ STATUS_WORDS: tuple[tuple[str, str], ...] = (
     ("已交办", "assigned"),
     ("未开始", "assigned"),
     ("未启动", "assigned"),
-    ("已完成", "closed"),
-    ("完成", "closed"),
+    # Work reported done is the township's claim: it awaits the on-site check and approval.
+    ("已完成", "awaiting_verification"),
+    ("完成", "awaiting_verification"),
+    ("已整改", "awaiting_verification"),
     ("办结", "closed"),
-    ("已整改", "closed"),
     ("销号", "closed"),
 )
 SOURCE_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -708,6 +712,8 @@ class _Parsed:
     deadline_kind: str | None = None
     deadline: date | None = None
     status: str | None = None
+    status_text: str = ""  # the 整改状态 cell as written, kept in the history
+    closed_on: date | None = None  # 销号时间: when a historic closure happened
     default_source: str | None = None  # for a new problem when 问题来源 is empty
     category_guess: str | None = None  # for a new problem when 问题类别 is empty
     notes: list[str] = field(default_factory=list)
@@ -840,10 +846,20 @@ def _parse_row(
     # Status.
     if not is_blank(cell("status")):
         parsed.status = map_status(cell("status"))
+        parsed.status_text = clean_text(cell("status"))
         if parsed.status is None:
             raise _Reject(
                 f"unknown 整改状态 {clean_text(cell('status'))!r}; see docs/excel.md"
                 " / 无法识别的整改状态"
+            )
+    if not is_blank(cell("closed_on")):
+        try:
+            _, parsed.closed_on = parse_deadline(cell("closed_on"))
+        except ValueError as exc:
+            raise _Reject(f"unparseable 销号时间: {exc} / 销号时间无法识别") from None
+        if parsed.closed_on is None:
+            raise _Reject(
+                f"销号时间 {clean_text(cell('closed_on'))!r} names no date / 销号时间无法识别"
             )
     for name in TEXT_FIELDS:
         if name in cols and not is_blank(cell(name)):
@@ -862,32 +878,96 @@ def _same_text(a: str | None, b: str | None) -> bool:
     return clean_text(a or "") == clean_text(b or "")
 
 
+CLOSED = vocab.Status.CLOSED.value
+AWAITING = vocab.Status.AWAITING_VERIFICATION.value
+
+
+def _sheet_status(
+    problem: Problem, parsed: _Parsed, *, new: bool
+) -> tuple[str | None, datetime | None, str | None]:
+    """What the sheet's status may do to the problem: (status, historic closure moment, note).
+
+    A sheet is the office's record of what townships report, not a closure procedure. It may
+    close only a problem it brings in for the first time, and only with the 销号时间 of that
+    historic closure; otherwise "closed" or "done" is a claim, and the problem awaits the
+    on-site check and approval like any closure application. A closed problem is not reopened
+    by a sheet that calls it done.
+    """
+    status = parsed.status
+    if status is None or status == problem.status:
+        return None, None, None
+    if status == CLOSED:
+        if new and parsed.closed_on is not None:
+            moment = datetime.combine(parsed.closed_on, datetime.min.time(), get_settings().zone)
+            return CLOSED, moment, None
+        why = "no 销号时间 of a historic closure" if new else "the problem is open in the ledger"
+        return AWAITING, None, (
+            f"the sheet says {parsed.status_text or '已销号'} but {why}: it awaits the on-site"
+            " check and approval (a closure needs the procedure) / 表格显示已销号，"
+            "须经现场核查和审核方可销号，已列为待核查"
+        )
+    if status == AWAITING and problem.status == CLOSED:
+        return None, None, (
+            f"the sheet says {parsed.status_text}; the problem is closed and stays closed"
+            " / 问题已销号，保持不变"
+        )
+    return status, None, None
+
+
 def _import_event(
     session: Session,
     problem: Problem,
+    parsed: _Parsed,
     *,
-    status: str | None,
+    new: bool,
     progress: str | None,
     actor: str,
     at: datetime,
     reason: str,
 ) -> list[str]:
-    """Apply the sheet's status (and a new problem's progress) with one 'imported' event."""
+    """Apply the sheet's status (and a new problem's progress) with one 'imported' event.
+
+    A problem put to awaiting verification gets a pending closure application in the sheet's
+    name (no evidence: the office's check decides); a problem the sheet moves off awaiting
+    verification has its pending application withdrawn.
+    """
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     if progress is not None and not _same_text(problem.progress, progress):
         before["progress"], after["progress"] = problem.progress, progress
         problem.progress = progress
+    status, closed_at, note = _sheet_status(problem, parsed, new=new)
+    if note:
+        parsed.notes.append(note)
     if status is not None and status != problem.status:
         before["status"], after["status"] = problem.status, status
-        if status == vocab.Status.CLOSED.value and problem.closed_at is None:
-            before["closed_at"], after["closed_at"] = None, at.isoformat()
-            problem.closed_at = at
-        elif status != vocab.Status.CLOSED.value and problem.closed_at is not None:
+        after["sheet_status"] = parsed.status_text
+        if status == CLOSED and problem.closed_at is None:
+            closed_at = closed_at or at
+            before["closed_at"], after["closed_at"] = None, closed_at.isoformat()
+            problem.closed_at = closed_at
+        elif status != CLOSED and problem.closed_at is not None:
             before["closed_at"], after["closed_at"] = problem.closed_at.isoformat(), None
             problem.closed_at = None
         if status != vocab.Status.REPORTED.value and problem.assigned_at is None:
             problem.assigned_at = at
+        session.flush()
+        pending = session.scalars(
+            select(Closure).where(
+                Closure.problem_id == problem.id, Closure.outcome.in_(("pending", "in_notice"))
+            )
+        ).first()
+        if status == AWAITING and pending is None:
+            session.add(
+                Closure(
+                    problem_id=problem.id, applied_at=at, applied_by=actor,
+                    evidence={"attachments": [], "inspections": [], "sheet": reason},
+                    outcome="pending", check_note="",
+                )
+            )
+        elif status != AWAITING and pending is not None and problem.status == AWAITING:
+            pending.outcome = "rejected"
+            pending.check_note = f"withdrawn: the sheet says {parsed.status_text} / 台账导入撤回"
         problem.status = status
     if not after:
         return []
@@ -902,7 +982,7 @@ def _import_event(
         before=before,
         after=after,
     )
-    return sorted(after)
+    return sorted(k for k in after if k != "sheet_status")
 
 
 def _override(
@@ -1001,7 +1081,8 @@ def _create(
     _import_event(
         session,
         problem,
-        status=status,
+        parsed,
+        new=True,
         progress=texts.get("progress"),
         actor=actor,
         at=at,
@@ -1066,7 +1147,7 @@ def _update(
     if changes:
         update_problem(session, problem.code, changes, actor=actor, reason=reason, now=at)
     changed += _import_event(
-        session, problem, status=parsed.status, progress=None, actor=actor, at=at, reason=reason
+        session, problem, parsed, new=False, progress=None, actor=actor, at=at, reason=reason
     )
     outcome = "updated" if changed else "unchanged"
     return RowOutcome(parsed.row, outcome, parsed.code, notes=parsed.notes, changed=changed)

@@ -33,6 +33,17 @@ from gis.ledger.deadlines import open_sql, overdue_sql
 from gis.ledger.query import ProblemQuery, end_of_day
 
 
+def closure_event_sql(alias: str = "e") -> str:
+    """An event that closed its problem (approval, end of public notice, a historic import)."""
+    return f"({alias}.after ? 'closed_at' AND {alias}.after->>'closed_at' IS NOT NULL)"
+
+
+def closure_moment_sql(alias: str = "e") -> str:
+    """When a closure event's problem was closed: the closure's own time, which for a closure
+    imported from a historic ledger is the sheet's 销号时间, not the moment of the import."""
+    return f"CAST({alias}.after->>'closed_at' AS timestamptz)"
+
+
 @dataclass(frozen=True)
 class CountSet:
     """One named set of problems."""

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.geo.sql import as_geojson_sql
+from gis.ledger.counts import closure_event_sql, closure_moment_sql
 from gis.ledger.deadlines import days_overdue_sql, overdue_sql
 from gis.ledger.query import end_of_day, list_problems, problem_properties_sql
 from gis.ledger.scorecard import TownshipScore, township_scorecard
@@ -168,7 +169,8 @@ def _params(start: date, end: date, report_date: ReportDate) -> tuple[str, str, 
     )
 
 
-CLOSURE_EVENT = "e.after ? 'closed_at' AND e.after->>'closed_at' IS NOT NULL"
+CLOSURE_EVENT = closure_event_sql("e")
+CLOSED_AT = closure_moment_sql("e")
 REBOUND_EVENT = "e.action = 'rebound'"
 
 
@@ -186,7 +188,8 @@ def period_counts(
           (SELECT count(*) FROM {source}
             WHERE p.reported_at >= :t0 AND p.reported_at < :t1 AND {clause}) AS new,
           (SELECT count(*) FROM events e JOIN {source} ON p.id = e.problem_id
-            WHERE e.at >= :t0 AND e.at < :t1 AND {CLOSURE_EVENT} AND {clause}) AS closed,
+            WHERE {CLOSURE_EVENT} AND {CLOSED_AT} >= :t0 AND {CLOSED_AT} < :t1
+              AND {clause}) AS closed,
           (SELECT count(*) FROM {source} WHERE {_newly_overdue_sql()} AND {clause})
             AS newly_overdue,
           (SELECT count(*) FROM events e JOIN {source} ON p.id = e.problem_id

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gis.config import get_settings
 from gis.geo.sql import as_geojson_sql
+from gis.ledger.counts import closure_event_sql, closure_moment_sql
 from gis.ledger.deadlines import open_sql
 from gis.ledger.query import ProblemQuery, end_of_day, map_class_sql
 from gis.ledger.scorecard import TownshipScore, township_scorecard
@@ -202,12 +203,13 @@ def _trend(
           AND {clause}
         GROUP BY 1, 2
     """
+    closed_at = closure_moment_sql("e")
     closed_sql = f"""
         SELECT p.township_code AS code,
-               date_trunc('month', e.at AT TIME ZONE :tz)::date AS m, count(*) AS n
+               date_trunc('month', {closed_at} AT TIME ZONE :tz)::date AS m, count(*) AS n
         FROM events e JOIN {source} ON p.id = e.problem_id
-        WHERE p.township_code IS NOT NULL AND e.at >= :t0 AND e.at < :t1
-          AND e.after ? 'closed_at' AND e.after->>'closed_at' IS NOT NULL AND {clause}
+        WHERE p.township_code IS NOT NULL AND {closure_event_sql("e")}
+          AND {closed_at} >= :t0 AND {closed_at} < :t1 AND {clause}
         GROUP BY 1, 2
     """
     out: list[dict[str, dict[date, int]]] = []
