@@ -36,6 +36,14 @@ WARNING_COLOURS: dict[str, str] = {
     "blue": "#1f5fbf",
     "none": "#ffffff",
 }
+# The text on a warning badge's fill: at least 4.5:1 contrast (WCAG 2 AA) on each fill.
+WARNING_TEXT: dict[str, str] = {
+    "red": "#ffffff",
+    "orange": "#1d2733",
+    "yellow": "#1d2733",
+    "blue": "#ffffff",
+    "none": "#5b6b7c",
+}
 WARNING_STROKES: dict[str, str] = {
     "red": "#7a0010",
     "orange": "#b35900",

@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from gis import vocab
+from gis import palette, vocab
 from layers.assets import VENDOR_URL
 
 TEMPLATES = Path(__file__).parent / "templates" / "workbench"
@@ -94,6 +94,19 @@ def to_local(value: Any) -> Any:
 
 
 @lru_cache(maxsize=1)
+def palette_css() -> str:
+    """The warning badges' colours from :mod:`gis.palette` (the wall's and the reports' too)."""
+    rules = []
+    for name, fill in palette.WARNING_COLOURS.items():
+        border = palette.WARNING_STROKES[name] if name != "none" else "#b8c4d0"
+        rules.append(
+            f".warn-{name} {{ background: {fill}; color: {palette.WARNING_TEXT[name]};"
+            f" border-color: {border}; }}"
+        )
+    return "\n".join(rules)
+
+
+@lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -103,7 +116,8 @@ def environment() -> Environment:
         undefined=StrictUndefined,
     )
     env.globals.update(
-        vendor=VENDOR, label=label, role_labels=ROLE_LABELS, vocab=vocab, local=to_local
+        vendor=VENDOR, label=label, role_labels=ROLE_LABELS, vocab=vocab, local=to_local,
+        palette_css=palette_css,
     )
     env.filters["d"] = fmt_date
     return env

@@ -39,3 +39,12 @@ def test_the_wall_page_carries_the_palette(demo_app, demo_headers) -> None:  # t
     for colour in palette.MAP_CLASS_COLOURS.values():
         assert colour in html
     assert palette.HOTSPOT_BINS[3][0] in html
+
+
+def test_the_workbench_badges_take_the_palettes_warning_colours(demo_app, demo_headers) -> None:  # type: ignore[no-untyped-def]
+    css = (STATIC / "workbench" / "workbench.css").read_text(encoding="utf-8")
+    assert ".warn-" not in css.replace("/* .warn-*", "")  # no second copy of the colours
+    with TestClient(demo_app, headers=demo_headers["office"]) as c:
+        html = c.get("/ledger", headers={"Accept": "text/html"}).text
+    for name, fill in palette.WARNING_COLOURS.items():
+        assert f".warn-{name} {{ background: {fill}; color: {palette.WARNING_TEXT[name]};" in html
