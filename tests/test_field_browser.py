@@ -26,6 +26,7 @@ from gis.field.inspections import FieldSettings
 from gis.field.nearby import nearest_open_problems
 from server.app import create_app
 from tests.conftest import DEMO_AS_OF, DEMO_SEED, LiveServer, create_database
+from tests.screens import screenshot
 from tests.test_field_api import exif_bytes, offset_point
 
 pytestmark = pytest.mark.browser
@@ -153,10 +154,9 @@ def test_offline_point_with_photo_syncs_exactly_once(browser, field_site, servic
         "#photo-input", files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}]
     )
     page.wait_for_selector("#thumbs .thumb")
-    docs = Path(__file__).resolve().parent.parent / "docs"
-    if service_workers == "allow" and docs.is_dir():
+    if service_workers == "allow":
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(docs / "field-app.png"), full_page=True)
+        screenshot(page, "field-app.png", full_page=True)
     page.click("#submit")
     queued = page.locator("#queue li.q-item[data-state=queued]")
     queued.wait_for()
