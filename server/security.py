@@ -30,6 +30,7 @@ from gis.access.permissions import POLICY, allowed
 from gis.db.models import User
 
 SESSION_COOKIE = "lookback_session"
+KIOSK_COOKIE = "lookback_kiosk"  # a wall display's viewer token (read-only requests only)
 CSRF_COOKIE = "lookback_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -175,6 +176,9 @@ def _resolve(request: Request) -> Principal | None:
                     sent = request.headers.get(CSRF_HEADER, "")
                     if not sent or not secrets.compare_digest(sent, csrf):
                         raise HTTPException(403, "CSRF 校验失败 missing or wrong CSRF token")
+        if principal is None and request.method in SAFE_METHODS:
+            if kiosk := request.cookies.get(KIOSK_COOKIE):
+                principal = auth.kiosk_principal(session, kiosk)
     request.state.principal = principal
     return principal
 

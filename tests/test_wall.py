@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
-from pathlib import Path
 from urllib.parse import urlparse
 
 import folium
@@ -24,6 +24,7 @@ from layers.site_layers import air_station_layer, protection_zone_layer, site_la
 from server.app import create_app
 from tests.conftest import DEMO_AS_OF, LiveServer
 from tests.factories import make_token
+from tests.screens import screenshot
 
 
 @pytest.fixture(scope="module")
@@ -227,9 +228,7 @@ def test_wall_updates_in_place_goes_stale_and_recovers(browser, db, tmp_path) ->
             "window.lookbackWallConfig.townships.getBounds()); }"
         )
         page.wait_for_timeout(2500)
-        docs = Path(__file__).resolve().parent.parent / "docs"
-        if docs.is_dir():
-            page.screenshot(path=str(docs / "wall.png"))
+        screenshot(page, "wall.png")
     finally:
         context.close()
         server.__exit__(None, None, None)
@@ -245,3 +244,72 @@ def test_township_wall_is_scoped(client, demo_engine) -> None:  # type: ignore[n
     assert client.get("/map/township/410199999000").status_code == 404
     ticker = client.get("/api/wall/summary", params={"township": code}).json()["ticker"]
     assert {t["township_code"] for t in ticker} == {code}
+
+
+def test_a_wall_whose_session_ended_says_so_and_how_to_sign_in(
+    browser, demo_server, demo_engine
+) -> None:  # type: ignore[no-untyped-def]
+    headers = make_token(demo_engine, "viewer", name="test-kiosk-revoked")
+    context = browser.new_context(
+        viewport={"width": 1920, "height": 1080}, extra_http_headers=headers
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{demo_server.url}/wall?refresh=2", wait_until="networkidle")
+        page.wait_for_function(
+            "() => window.lookbackWall && window.lookbackWall.state.refreshes > 0"
+        )
+        assert not page.locator("#wall-signin").is_visible()
+        with demo_engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE api_tokens SET revoked_at = now() WHERE user_id ="
+                    " (SELECT id FROM users WHERE name = 'test-kiosk-revoked')"
+                )
+            )
+        page.wait_for_function("() => window.lookbackWall.state.signedOut === true", timeout=15000)
+        banner = page.locator("#wall-signin")
+        assert banner.is_visible() and "登录已失效" in banner.inner_text()
+        assert not page.locator("#wall-stale").is_visible()  # not "reconnecting" forever
+        href = page.locator("#wall-signin-link").get_attribute("href")
+        assert href == "/login?next=%2Fwall%3Frefresh%3D2"
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_wall_display_signs_in_with_a_viewer_token_and_only_reads(
+    browser, demo_server, demo_engine
+) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_token(demo_engine, "viewer", name="test-kiosk")["Authorization"][7:]
+    office = make_token(demo_engine, "office", name="test-kiosk-office")["Authorization"][7:]
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        page.goto(f"{demo_server.url}/login?next=/wall", wait_until="networkidle")
+        page.click("a[href='/kiosk']")
+        # An account that can change things never signs a kiosk in.
+        page.fill("input[name=token]", office)
+        page.click("button[type=submit]")
+        assert "不属于只读账号" in page.locator(".error").inner_text()
+        assert page.context.cookies() == [] or all(
+            c["name"] != "lookback_kiosk" for c in page.context.cookies()
+        )
+        page.fill("input[name=token]", viewer)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{demo_server.url}/wall")
+        page.wait_for_function(
+            "() => window.lookbackWall && window.lookbackWall.state.refreshes > 0"
+        )
+        (cookie,) = [c for c in context.cookies() if c["name"] == "lookback_kiosk"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert cookie["expires"] > time.time() + 300 * 86400  # no 12-hour session limit
+        # Reads only: the cookie is not a credential for changes.
+        changed = page.request.post(
+            f"{demo_server.url}/api/problems/on-site", data={"lon": 113.0, "lat": 34.0}
+        )
+        assert changed.status == 401
+    finally:
+        context.close()

@@ -321,6 +321,22 @@ def principal_for_token(
     return principal_of(user)
 
 
+KIOSK_ROLES = ("viewer",)
+
+
+def kiosk_principal(
+    session: Session, raw: str, *, now: datetime | None = None
+) -> Principal | None:
+    """A wall display's caller: a valid token of a read-only account, else None.
+
+    A kiosk keeps its token in a cookie for months, unattended; only an account that can
+    change nothing may sign one in (revoke the token to end it)."""
+    principal = principal_for_token(session, raw, now=now)
+    if principal is None or principal.role not in KIOSK_ROLES:
+        return None
+    return principal
+
+
 def start_session(session: Session, user: User, *, ip: str = "") -> tuple[str, str]:
     """A new session for ``user``: (cookie value, CSRF token)."""
     raw, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)

@@ -10,6 +10,7 @@
   // Colours come from the page config (gis/palette.py), never written again here.
   let PALETTE = {}, CLASS_COLOUR = {}, WARNING_STROKE = {};
   const KIND_LABEL = { inspection: "巡查", complaint: "信访", problem: "交办" };
+  const SIGNED_OUT_RETRY_MS = 30000;
 
   function pad(n) { return String(n).padStart(2, "0"); }
   function hhmmss(d) { return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; }
@@ -27,7 +28,7 @@
     const map = cfg.map;
     const renderer = L.canvas({ padding: 0.3 });
     const state = {
-      refreshes: 0, failures: 0, lastOk: null, stale: false, mode: null,
+      refreshes: 0, failures: 0, lastOk: null, stale: false, signedOut: false, mode: null,
       inFlight: null, timer: null, problemFeatures: 0, heatPoints: 0,
     };
 
@@ -100,6 +101,11 @@
       if (seen) headers["If-None-Match"] = seen.etag;
       const resp = await fetch(url, { signal, cache: "no-store", headers });
       if (resp.status === 304 && seen) return seen.body;
+      if (resp.status === 401 || resp.status === 403) {
+        const err = new Error(`${resp.status} ${url}`);
+        err.signedOut = true;  // the session ended or was revoked: retrying will not help
+        throw err;
+      }
       if (!resp.ok) throw new Error(`${resp.status} ${url}`);
       const body = await resp.json();
       const etag = resp.headers.get("ETag");
@@ -145,8 +151,18 @@
 
     function setStale(stale) {
       state.stale = stale;
-      $("wall-stale").hidden = !stale;
+      $("wall-stale").hidden = !stale || state.signedOut;
       document.body.classList.toggle("stale", stale);
+    }
+
+    // A kiosk whose session ended says so and how to sign in again, instead of "stale" forever;
+    // it keeps checking slowly, so signing in (in this or another tab) brings it back.
+    function setSignedOut(out) {
+      state.signedOut = out;
+      $("wall-signin").hidden = !out;
+      $("wall-signin-link").href =
+        "/login?next=" + encodeURIComponent(location.pathname + location.search);
+      if (out) $("wall-stale").hidden = true;
     }
 
     async function refresh() {
@@ -174,11 +190,18 @@
         state.lastOk = new Date();
         state.refreshes += 1;
         $("wall-updated").textContent = hhmmss(state.lastOk);
+        setSignedOut(false);
         setStale(false);
         schedule(cfg.refresh_ms);
       } catch (err) {
         if (ctrl.signal.aborted && state.inFlight !== ctrl) return; // superseded by a newer refresh
         state.failures += 1;
+        if (err.signedOut) {
+          setSignedOut(true);
+          setStale(true);
+          schedule(SIGNED_OUT_RETRY_MS);
+          return;
+        }
         setStale(true);
         schedule(Math.min(cfg.refresh_ms, 2000 * Math.min(state.failures, 5)));
       } finally {
