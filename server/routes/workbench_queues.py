@@ -1,0 +1,295 @@
+"""The workbench queues: look-back rounds (回头看), suspected rebounds (疑似反弹) and complaints
+(信访, 一案一档).
+
+Routes parse, authorise and call ``gis/`` (:mod:`gis.ledger.lookbacks`,
+:mod:`gis.ledger.rebounds`, :mod:`gis.ledger.complaints`); they hold no SQL. A form is POSTed by
+htmx with the session's CSRF token; a refusal re-renders the form in place with the reason beside
+the field (both languages), a success redirects to the page with what happened and what is next.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from gis import vocab
+from gis.access.auth import Principal
+from gis.access.permissions import allowed
+from gis.ledger import lookbacks, records
+from gis.ledger.lifecycle import TransitionError
+from gis.ledger.worklist import township_names
+from gis.ledger.writes import LedgerError, NotFound
+from server.deps import SessionDep, TodayDep, committing
+from server.pages import page, shell
+from server.security import Reader, forbid_out_of_scope, principal_dep
+
+router = APIRouter(tags=["workbench"], include_in_schema=False)
+RoundWriter = principal_dep("lookback:write")
+Resulter = principal_dep("lookback:result")
+
+
+def _err(zh: str, en: str) -> dict[str, str]:
+    return {"zh": zh, "en": en}
+
+
+def _done(request: Request, target: str) -> Response:
+    """After a successful action: htmx follows ``HX-Redirect``, a plain form a 303."""
+    if request.headers.get("hx-request"):
+        return Response(status_code=200, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _refused(request: Request, full: str, partial: str, context: dict[str, Any]) -> HTMLResponse:
+    """A refused form: htmx swaps the form in place (200), other clients get the page (422)."""
+    htmx = bool(request.headers.get("hx-request"))
+    return page(request, partial if htmx else full, context, status_code=200 if htmx else 422)
+
+
+def _date(raw: str, key: str, errors: dict[str, dict[str, str]]) -> date | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[key] = _err("日期格式应为 2026-12-03", "invalid date (YYYY-MM-DD)")
+        return None
+
+
+def _flash(context: dict[str, Any], done: str | None, steps: dict[str, tuple[str, str]]) -> None:
+    if done in steps:
+        zh, en = steps[done]
+        context["flash"] = zh if context["lang"] == "zh" else en
+
+
+def _values(form: FormData, keys: tuple[str, ...], lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {k: str(form.get(k, "")).strip() for k in keys}
+    out.update({k: [str(v) for v in form.getlist(k)] for k in lists})
+    return out
+
+
+# -- look-backs (回头看) -----------------------------------------------------------------------
+
+ROUND_STEPS = {
+    "created": (
+        "已创建回头看轮次 · 请逐项现场复查并记录结果",
+        "Round created · re-inspect each problem and record the result",
+    ),
+    "passed": ("已记录：未发现反弹", "Recorded: not found again"),
+    "rebounded": (
+        "已记录：问题反弹 · 已重新整改，等待乡镇按新期限整改",
+        "Recorded: found again · reopened, the township rectifies by the new deadline",
+    ),
+}
+ROUND_KEYS = (
+    "name",
+    "category",
+    "source",
+    "mode",
+    "sample",
+    "seed",
+    "closed_from",
+    "closed_to",
+    "due_date",
+)
+
+
+def _round_form_defaults() -> dict[str, Any]:
+    return dict.fromkeys(ROUND_KEYS, "") | {"mode": "sample", "townships": []}
+
+
+def _rounds_context(
+    request: Request, principal: Principal, session: SessionDep, today: date
+) -> dict[str, Any]:
+    context = shell(request, principal, session, active="lookbacks")
+    names = township_names(session)
+    context.update(
+        title="回头看",
+        today=today,
+        rounds=lookbacks.list_rounds(session, principal.townships),
+        townships={c: n for c, n in names.items() if principal.can_see(c)},
+        may_create=allowed("lookback:write", principal.role),
+        form_errors={},
+        form_values=_round_form_defaults(),
+    )
+    return context
+
+
+@router.get("/lookbacks", response_class=HTMLResponse, summary="Look-back rounds (回头看)")
+def lookbacks_page(
+    request: Request, principal: Reader, session: SessionDep, today: TodayDep
+) -> HTMLResponse:
+    context = _rounds_context(request, principal, session, today)
+    return page(request, "lookbacks.html", context)
+
+
+@router.post("/lookbacks", response_class=HTMLResponse)
+async def lookbacks_create(
+    request: Request, principal: RoundWriter, session: SessionDep, today: TodayDep
+) -> Response:
+    """Create a round from the form: a sample of closed problems or all closed in a period."""
+    form = await request.form()
+    values = _values(form, ROUND_KEYS, ("townships",))
+    errors: dict[str, dict[str, str]] = {}
+    names = township_names(session)
+    if not values["name"]:
+        errors["name"] = _err("请填写轮次名称", "a round needs a name")
+    elif len(values["name"]) > 200:
+        errors["name"] = _err("名称过长（最多 200 字）", "the name is too long (200 at most)")
+    towns = tuple(dict.fromkeys(values["townships"]))
+    if any(c not in names for c in towns):
+        errors["townships"] = _err("乡镇无效", "unknown township")
+    category = values["category"] or None
+    if category and category not in vocab.values(vocab.Category):
+        errors["category"] = _err("类别无效", "unknown category")
+    source = values["source"] or None
+    if source and source not in vocab.values(vocab.Source):
+        errors["source"] = _err("来源无效", "unknown source")
+    sample = None
+    closed_from = closed_to = None
+    if values["mode"] == "sample":
+        if not values["sample"].isdigit() or not 1 <= int(values["sample"]) <= 10000:
+            errors["sample"] = _err("抽查数量应为 1 至 10000", "the sample is 1 to 10000")
+        else:
+            sample = int(values["sample"])
+    elif values["mode"] == "period":
+        closed_from = _date(values["closed_from"], "closed_from", errors)
+        closed_to = _date(values["closed_to"], "closed_to", errors)
+        if not values["closed_from"] and not values["closed_to"]:
+            errors["closed_from"] = _err("请填写销号期间", "give the period of closure")
+        if closed_from and closed_to and closed_from > closed_to:
+            errors["closed_to"] = _err("结束日期早于开始日期", "the period ends before it starts")
+    else:
+        errors["mode"] = _err("请选择抽查或按期间", "choose a sample or a period")
+    seed = int(values["seed"]) if values["seed"].isdigit() else 0
+    due_date = _date(values["due_date"], "due_date", errors)
+    if due_date is not None and due_date < today:
+        errors["due_date"] = _err("完成期限不能早于今天", "the due date is in the past")
+    if not errors:
+        criteria = lookbacks.RoundCriteria(
+            category=category,
+            source=source,
+            sample=sample,
+            seed=seed,
+            townships=towns or None,
+            closed_from=closed_from,
+            closed_to=closed_to,
+        )
+        try:
+            with committing(session):
+                rnd, _ = lookbacks.create_round(
+                    session,
+                    name=values["name"],
+                    actor=principal.name,
+                    criteria=criteria,
+                    due_date=due_date,
+                )
+                round_id = rnd.id
+        except LedgerError as exc:
+            errors[exc.field or "criteria"] = (
+                _err("没有符合条件的已销号问题", str(exc))
+                if "no closed problem" in str(exc)
+                else _err("未能创建轮次", str(exc))
+            )
+        else:
+            return _done(request, f"/lookbacks/{round_id}?done=created")
+    context = _rounds_context(request, principal, session, today)
+    context.update(form_errors=errors, form_values=values)
+    return _refused(request, "lookbacks.html", "lookback_create_form.html", context)
+
+
+def _round_context(
+    request: Request, principal: Principal, session: SessionDep, round_id: int, today: date
+) -> dict[str, Any]:
+    detail = lookbacks.round_detail(session, round_id, principal.townships)
+    if detail is None:
+        if principal.townships is not None:  # another township's round looks like no round
+            raise HTTPException(403, "不在您负责的乡镇范围内 not within your townships")
+        raise HTTPException(404, f"没有这个回头看轮次 no look-back round {round_id}")
+    context = shell(request, principal, session, active="lookbacks")
+    names = township_names(session)
+    context.update(
+        title=detail["name"],
+        townships={c: n for c, n in names.items() if principal.can_see(c)},
+        today=today,
+        r=detail,
+        may_record=allowed("lookback:result", principal.role),
+        form_errors={},
+        form_values={},
+        form_task=None,
+    )
+    return context
+
+
+@router.get("/lookbacks/{round_id}", response_class=HTMLResponse, summary="A look-back round")
+def lookback_page(
+    request: Request, round_id: int, principal: Reader, session: SessionDep, today: TodayDep
+) -> HTMLResponse:
+    context = _round_context(request, principal, session, round_id, today)
+    _flash(context, request.query_params.get("done"), ROUND_STEPS)
+    return page(request, "lookback.html", context)
+
+
+@router.post("/lookbacks/{round_id}/tasks/{task_id}", response_class=HTMLResponse)
+async def lookback_task_result(
+    request: Request,
+    round_id: int,
+    task_id: int,
+    principal: Resulter,
+    session: SessionDep,
+    today: TodayDep,
+) -> Response:
+    """Record a task's result: not found again, or found again → rebounded with a new deadline."""
+    town = records.lookback_task_township(session, task_id)
+    if principal.townships is not None:
+        forbid_out_of_scope(principal, town)
+    form = await request.form()
+    values = _values(form, ("found_again", "note", "new_deadline", "version"))
+    context = _round_context(request, principal, session, round_id, today)
+    task = next((k for k in context["r"]["tasks"] if k["id"] == task_id), None)
+    if task is None:
+        raise HTTPException(404, f"本轮没有这项任务 no task {task_id} in round {round_id}")
+    errors: dict[str, dict[str, str]] = {}
+    if values["version"] != task["result"]:
+        errors["stale"] = _err(
+            "该任务已被他人记录，请查看当前结果",
+            f"the task was recorded meanwhile: {task['result']}",
+        )
+    found_again = {"yes": True, "no": False}.get(values["found_again"])
+    if found_again is None:
+        errors["found_again"] = _err("请选择复查结论", "choose found again or not")
+    deadline = _date(values["new_deadline"], "new_deadline", errors)
+    if found_again:
+        if not values["note"]:
+            errors["note"] = _err("问题反弹需说明发现的情况", "say what was found again")
+        if deadline is None and "new_deadline" not in errors:
+            errors["new_deadline"] = _err(
+                "问题反弹需填写新的整改期限", "a rebound needs a deadline"
+            )
+        elif deadline is not None and deadline < today:
+            errors["new_deadline"] = _err("新的整改期限不能早于今天", "the deadline is in the past")
+    if not errors:
+        try:
+            with committing(session):
+                lookbacks.record_result(
+                    session,
+                    task_id,
+                    found_again=bool(found_again),
+                    actor=principal.name,
+                    note=values["note"],
+                    new_deadline=deadline if found_again else None,
+                )
+        except (LedgerError, TransitionError, NotFound) as exc:
+            key = "new_deadline" if "deadline" in str(exc) else "stale"
+            errors[key] = _err("未能记录复查结果", str(exc))
+        else:
+            result = "rebounded" if found_again else "passed"
+            return _done(request, f"/lookbacks/{round_id}?done={result}#task-{task_id}")
+    context = _round_context(request, principal, session, round_id, today)
+    task = next(k for k in context["r"]["tasks"] if k["id"] == task_id)
+    context.update(form_errors=errors, form_values=values, form_task=task_id, k=task)
+    return _refused(request, "lookback.html", "lookback_task_form.html", context)
