@@ -4,7 +4,7 @@ complaints (信访): pages for office and township, scope, each form's success a
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.config import Settings
+from gis.ledger.complaints import ComplaintInput, create_complaint
 from gis.ledger.deadlines import local_today
 from server.app import create_app
 from tests.factories import EAST, WEST, close, load_two_townships, make_token, new_problem
@@ -221,3 +222,109 @@ def test_record_results_refused_then_passed_and_rebounded(county, db) -> None:  
     assert 'data-done="2" data-total="2"' in page
     listed = c["office"].get("/lookbacks").text
     assert re.search(r'data-testid="rebounded">1<', listed)
+
+
+# -- suspected rebounds ------------------------------------------------------------------------
+
+
+def _complaint(s: Session, code: str, lon: float, *, category: str = "dust") -> list[int]:
+    _, suspects = create_complaint(
+        s,
+        ComplaintInput(
+            code=code,
+            channel="hotline_12345",
+            kind="air",
+            category=category,
+            text=f"{code} 又有扬尘",
+            received_at=datetime(2026, 3, 20, 1, tzinfo=UTC),
+            geometry={"type": "Point", "coordinates": [lon, 34.05]},
+        ),
+    )
+    return suspects
+
+
+@pytest.fixture
+def suspects(county, db):  # type: ignore[no-untyped-def]
+    """A complaint ~92 m from closed W-1 and one ~92 m from closed E-1 (same category)."""
+    with Session(db) as s, s.begin():
+        (west,) = _complaint(s, "XF-W", 113.051)
+        (east,) = _complaint(s, "XF-E", 113.151)
+    return county, {"west": west, "east": east}
+
+
+def test_suspect_queue_shows_both_points_distance_and_days(suspects, db) -> None:  # type: ignore[no-untyped-def]
+    (_, c), ids = suspects
+    page = c["office"].get("/rebounds")
+    assert_clean_page(page)
+    html = page.text
+    assert 'data-total="2"' in html
+    with db.connect() as conn:
+        metres, days = conn.execute(
+            text("SELECT distance_m, days_since_closed FROM suspected_rebounds WHERE id = :i"),
+            {"i": ids["west"]},
+        ).one()
+    assert 85 < metres < 100 and days == 18
+    card = re.search(rf'id="suspect-{ids["west"]}".*?</section>', html, re.S).group(0)
+    assert f"相距 {round(metres)} 米" in card and "销号后第 18 天" in card
+    assert 'href="/ledger/W-1"' in card and 'href="/complaints/XF-W"' in card
+    assert 'data-problem="113.05,34.05"' in card and 'data-trigger="113.051,34.05"' in card
+    assert 'src="/static/workbench/rebound-map.js"' in html and "leaflet.js" in html
+    assert (
+        f'data-form="confirm-{ids["west"]}"' in card
+        and f'data-form="dismiss-{ids["west"]}"' in card
+    )
+    # a township sees its own suspects only, and no decision forms
+    west = c["west"].get("/rebounds")
+    assert_clean_page(west)
+    assert 'data-total="1"' in west.text and "W-1" in west.text and "E-1" not in west.text
+    assert "data-form=" not in west.text
+    assert c["west"].post(f"/rebounds/{ids['west']}/confirm", data={}).status_code == 403
+    assert [s["id"] for s in c["west"].get("/api/suspected-rebounds").json()] == [ids["west"]]
+
+
+def test_confirm_and_dismiss_refused_then_done(suspects, db) -> None:  # type: ignore[no-untyped-def]
+    (_, c), ids = suspects
+    office = c["office"]
+    url = f"/rebounds/{ids['west']}/confirm"
+    resp = office.post(url, data={"version": "open", "deadline": "", "reason": ""}, headers=HX)
+    assert resp.text.lstrip().startswith('<div class="decide"')
+    assert 'data-field="deadline"' in resp.text and 'data-field="reason"' in resp.text
+    resp = office.post(
+        url, data={"version": "open", "deadline": "2020-01-01", "reason": "扬尘复现"}, headers=HX
+    )
+    assert "不能早于今天" in resp.text and "扬尘复现" in resp.text
+    plain = office.post(url, data={"version": "open"})
+    assert plain.status_code == 422 and "<html" in plain.text
+    dismiss = f"/rebounds/{ids['east']}/dismiss"
+    resp = office.post(dismiss, data={"version": "open", "reason": "  "}, headers=HX)
+    assert "排除疑似反弹需填写理由" in resp.text
+    with db.connect() as conn:
+        states = conn.execute(text("SELECT status FROM suspected_rebounds")).scalars().all()
+        assert set(states) == {"open"}
+    ok = office.post(
+        url, data={"version": "open", "deadline": LATER, "reason": "现场核实扬尘复现"}, headers=HX
+    )
+    assert ok.headers["HX-Redirect"] == "/rebounds?done=confirmed"
+    ok = office.post(
+        dismiss, data={"version": "open", "reason": "系邻近工地，非原问题"}, headers=HX
+    )
+    assert ok.headers["HX-Redirect"] == "/rebounds?done=dismissed"
+    with db.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, status FROM suspected_rebounds")).all())
+        problem = conn.execute(
+            text("SELECT status, deadline, rebound_count FROM problems WHERE code = 'W-1'")
+        ).one()
+        east = conn.execute(text("SELECT status FROM problems WHERE code = 'E-1'")).scalar_one()
+    assert rows == {ids["west"]: "confirmed", ids["east"]: "dismissed"}
+    assert (problem.status, problem.deadline.isoformat(), problem.rebound_count) == (
+        "rebounded",
+        LATER,
+        1,
+    )
+    assert east == "closed"
+    page = office.get("/rebounds?done=confirmed").text
+    assert "已认定反弹" in page and 'data-total="0"' in page
+    # a second decision on the same suspect (a stale form) is refused
+    again = office.post(dismiss, data={"version": "open", "reason": "再次"}, headers=HX)
+    assert 'data-field="stale"' in again.text
+    assert 'data-testid="decided"' in again.text

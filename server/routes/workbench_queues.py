@@ -9,7 +9,7 @@ the field (both languages), a success redirects to the page with what happened a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -19,10 +19,12 @@ from starlette.datastructures import FormData
 from gis import vocab
 from gis.access.auth import Principal
 from gis.access.permissions import allowed
-from gis.ledger import lookbacks, records
+from gis.config import get_settings
+from gis.ledger import lookbacks, rebounds, records
 from gis.ledger.lifecycle import TransitionError
 from gis.ledger.worklist import township_names
 from gis.ledger.writes import LedgerError, NotFound
+from layers.assets import LOCAL_ASSETS, VENDOR_URL
 from server.deps import SessionDep, TodayDep, committing
 from server.pages import page, shell
 from server.security import Reader, forbid_out_of_scope, principal_dep
@@ -293,3 +295,121 @@ async def lookback_task_result(
     task = next(k for k in context["r"]["tasks"] if k["id"] == task_id)
     context.update(form_errors=errors, form_values=values, form_task=task_id, k=task)
     return _refused(request, "lookback.html", "lookback_task_form.html", context)
+
+
+# -- suspected rebounds (疑似反弹) -------------------------------------------------------------
+
+Decider = principal_dep("rebound:decide")
+SUSPECT_STEPS = {
+    "confirmed": (
+        "已认定反弹 · 问题需按新期限重新整改",
+        "Rebound confirmed · the problem is rectified anew by the new deadline",
+    ),
+    "dismissed": ("已排除疑似反弹", "Suspected rebound dismissed"),
+}
+
+
+def _map_tiles() -> str:
+    """The basemap the small maps may draw (only a WGS-84 one; none by default)."""
+    settings = get_settings()
+    return settings.tile_url or "" if settings.tile_crs == "wgs84" else ""
+
+
+def _rebounds_context(
+    request: Request, principal: Principal, session: SessionDep, today: date
+) -> dict[str, Any]:
+    context = shell(request, principal, session, active="rebounds")
+    context.update(
+        title="疑似反弹",
+        today=today,
+        suspects=rebounds.suspect_cards(session, principal.townships),
+        may_decide=allowed("rebound:decide", principal.role),
+        tile_url=_map_tiles(),
+        leaflet_js=f"{VENDOR_URL}/{LOCAL_ASSETS['leaflet']}",
+        leaflet_css=f"{VENDOR_URL}/{LOCAL_ASSETS['leaflet_css']}",
+        default_deadline=today + timedelta(days=get_settings().rebound_deadline_days),
+        form_errors={},
+        form_values={},
+        form_suspect=None,
+        form_decision="",
+    )
+    return context
+
+
+@router.get("/rebounds", response_class=HTMLResponse, summary="Suspected rebounds (疑似反弹)")
+def rebounds_page(
+    request: Request, principal: Reader, session: SessionDep, today: TodayDep
+) -> HTMLResponse:
+    context = _rebounds_context(request, principal, session, today)
+    _flash(context, request.query_params.get("done"), SUSPECT_STEPS)
+    return page(request, "rebounds.html", context)
+
+
+@router.post("/rebounds/{suspect_id}/{decision}", response_class=HTMLResponse)
+async def rebound_decide(
+    request: Request,
+    suspect_id: int,
+    decision: str,
+    principal: Decider,
+    session: SessionDep,
+    today: TodayDep,
+) -> Response:
+    """Confirm (→ rebounded, with a new deadline) or dismiss (a reason required) a suspect."""
+    if decision not in ("confirm", "dismiss"):
+        raise HTTPException(404, f"没有这个操作 no decision {decision!r}")
+    found = rebounds.suspect_cards(session, principal.townships, suspect_id)
+    if not found:
+        if principal.townships is not None:
+            raise HTTPException(403, "不在您负责的乡镇范围内 not within your townships")
+        raise HTTPException(404, f"没有这条疑似反弹 no suspected rebound {suspect_id}")
+    suspect = found[0]
+    form = await request.form()
+    values = _values(form, ("reason", "deadline", "version"))
+    errors: dict[str, dict[str, str]] = {}
+    if values["version"] != suspect["status"] or suspect["status"] != "open":
+        errors["stale"] = _err(
+            "该疑似反弹已被他人处理，请刷新页面", f"already decided: {suspect['status']}"
+        )
+    if len(values["reason"]) > 2000:
+        errors["reason"] = _err("理由过长（最多 2000 字）", "the reason is too long (2000 at most)")
+    deadline = None
+    if decision == "dismiss" and not values["reason"]:
+        errors["reason"] = _err("排除疑似反弹需填写理由", "dismissing needs a reason")
+    if decision == "confirm":
+        if not values["reason"]:
+            errors["reason"] = _err("认定反弹需说明发现的情况", "say what was found again")
+        deadline = _date(values["deadline"], "deadline", errors)
+        if deadline is None and "deadline" not in errors:
+            errors["deadline"] = _err("请填写新的整改期限", "a rebound needs a new deadline")
+        elif deadline is not None and deadline < today:
+            errors["deadline"] = _err("新的整改期限不能早于今天", "the deadline is in the past")
+    if not errors:
+        try:
+            with committing(session):
+                if decision == "confirm":
+                    rebounds.confirm(
+                        session,
+                        suspect_id,
+                        actor=principal.name,
+                        reason=values["reason"],
+                        deadline=deadline,
+                    )
+                else:
+                    rebounds.dismiss(
+                        session, suspect_id, actor=principal.name, reason=values["reason"]
+                    )
+        except (LedgerError, TransitionError, NotFound) as exc:
+            key = "deadline" if "deadline" in str(exc) else "stale"
+            errors[key] = _err("未能完成处理", str(exc))
+        else:
+            done = "confirmed" if decision == "confirm" else "dismissed"
+            return _done(request, f"/rebounds?done={done}")
+    context = _rebounds_context(request, principal, session, today)
+    context.update(
+        form_errors=errors,
+        form_values=values,
+        form_suspect=suspect_id,
+        form_decision=decision,
+        s=rebounds.suspect_cards(session, principal.townships, suspect_id)[0],
+    )
+    return _refused(request, "rebounds.html", "rebound_forms.html", context)
