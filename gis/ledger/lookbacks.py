@@ -201,7 +201,10 @@ def round_detail(session: Session, round_id: int, scope: Scope) -> dict | None:
         for t in session.execute(
             text(
                 "SELECT k.id, k.result, k.done_at, k.note, k.inspection_id, p.code AS problem_code,"
-                " p.category, p.status, p.closed_at, p.deadline, p.township_code,"
+                " p.category, p.status, p.deadline, p.township_code,"
+                # when it was last closed (a reopened problem's closed_at is cleared)
+                " (SELECT max(e.at) FROM events e WHERE e.problem_id = p.id"
+                "  AND e.after ->> 'status' = 'closed') AS closed_at,"
                 " t.name AS township_name FROM lookback_tasks k"
                 " JOIN problems p ON p.id = k.problem_id"
                 " LEFT JOIN townships t ON t.code = p.township_code"
