@@ -4,7 +4,7 @@ complaints (信访): pages for office and township, scope, each form's success a
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -328,3 +328,189 @@ def test_confirm_and_dismiss_refused_then_done(suspects, db) -> None:  # type: i
     again = office.post(dismiss, data={"version": "open", "reason": "再次"}, headers=HX)
     assert 'data-field="stale"' in again.text
     assert 'data-testid="decided"' in again.text
+
+
+# -- complaints --------------------------------------------------------------------------------
+
+
+def test_feedback_colour_by_working_days_left() -> None:
+    from gis.ledger.complaints import feedback_colour
+    from gis.ledger.workdays import NO_CALENDAR
+
+    friday = date(2026, 12, 4)
+    colour = [
+        feedback_colour(due, None, friday, NO_CALENDAR)
+        for due in (
+            date(2026, 12, 3),
+            date(2026, 12, 4),
+            date(2026, 12, 7),
+            date(2026, 12, 9),
+            date(2026, 12, 10),
+        )
+    ]
+    # Thursday: 1 working day overdue; Monday is 1 working day away; Wednesday 3; Thursday 4
+    assert colour == [("red", -1), ("orange", 0), ("orange", 1), ("yellow", 3), ("blue", 4)]
+    assert feedback_colour(date(2026, 12, 3), datetime.now(UTC), friday, NO_CALENDAR) == (
+        "none",
+        None,
+    )
+
+
+@pytest.fixture
+def cases(county, db):  # type: ignore[no-untyped-def]
+    """XF-W (west, long overdue) and XF-E (east) near closed problems; XF-NEW received now."""
+    with Session(db) as s, s.begin():
+        _complaint(s, "XF-W", 113.051)
+        _complaint(s, "XF-E", 113.151)
+        create_complaint(
+            s,
+            ComplaintInput(
+                code="XF-NEW",
+                channel="letter",
+                kind="noise",
+                received_at=datetime.now(UTC),
+                text="<b>夜间施工</b>",
+                geometry={"type": "Point", "coordinates": [113.02, 34.02]},
+            ),
+        )
+    return county
+
+
+def test_complaint_list_colours_and_scope(cases) -> None:  # type: ignore[no-untyped-def]
+    _, c = cases
+    page = c["office"].get("/complaints")
+    assert_clean_page(page)
+    html = page.text
+    assert 'data-total="3"' in html
+    rows = dict(re.findall(r'<tr data-complaint="([^"]+)">(.*?)</tr>', html, re.S))
+    assert set(rows) == {"XF-W", "XF-E", "XF-NEW"}
+    assert (
+        'data-colour="red"' in rows["XF-W"]
+        and "逾期" in rows["XF-W"]
+        and "个工作日" in rows["XF-W"]
+    )
+    assert 'data-colour="blue"' in rows["XF-NEW"] and "剩 7 个工作日" in rows["XF-NEW"]
+    assert "西镇" in rows["XF-W"] and "12345热线" in rows["XF-W"]
+    overdue = c["office"].get("/complaints?overdue=true").text
+    assert 'data-total="2"' in overdue and "XF-NEW" not in overdue
+    bad = c["office"].get("/complaints?overdue=maybe")
+    assert bad.status_code == 200 and "must be true or false" in bad.text
+    west = c["west"].get("/complaints")
+    assert_clean_page(west)
+    assert 'data-total="2"' in west.text and "XF-E" not in west.text and "东镇" not in west.text
+    assert c["west"].get("/complaints/XF-E").status_code == 403
+    assert c["west"].get("/complaints/NOPE").status_code == 403
+    assert c["office"].get("/complaints/NOPE").status_code == 404
+    case = c["west"].get("/complaints/XF-W")
+    assert_clean_page(case)
+    assert "XF-W 又有扬尘" in case.text and 'id="actions"' not in case.text  # read only
+    assert c["west"].post("/complaints/XF-W/actions/reply", data={"text": "x"}).status_code == 403
+    escaped = c["office"].get("/complaints/XF-NEW").text
+    assert "&lt;b&gt;夜间施工&lt;/b&gt;" in escaped and "<b>夜间施工" not in escaped
+
+
+def _version(client, code: str) -> str:  # type: ignore[no-untyped-def]
+    html = client.get(f"/complaints/{code}").text
+    return re.search(r'name="version" value="([^"]*)"', html).group(1)
+
+
+def test_case_file_steps_reply_conclude_and_follow_up(cases, db) -> None:  # type: ignore[no-untyped-def]
+    _, c = cases
+    office = c["office"]
+    base = "/complaints/XF-W/actions"
+    page = office.get("/complaints/XF-W").text
+    actions = re.findall(r'data-action="(\w+)"', page)
+    assert actions == ["handling", "reply", "link", "convert"]  # no conclusion before a reply
+    v = _version(office, "XF-W")
+    resp = office.post(f"{base}/handling", data={"text": " ", "version": v}, headers=HX)
+    assert resp.text.lstrip().startswith("<form") and 'data-field="text"' in resp.text
+    assert "请填写内容" in resp.text
+    resp = office.post(f"{base}/conclusion", data={"text": "办结", "version": v}, headers=HX)
+    assert "办结前需先答复信访人" in resp.text
+    ok = office.post(
+        f"{base}/handling", data={"text": "现场核查，责令停工", "version": v}, headers=HX
+    )
+    assert ok.headers["HX-Redirect"] == "/complaints/XF-W?done=handling"
+    # the same (now stale) form again
+    stale = office.post(f"{base}/reply", data={"text": "已处理", "version": v}, headers=HX)
+    assert 'data-field="stale"' in stale.text and "已处理" in stale.text
+    v = _version(office, "XF-W")
+    office.post(f"{base}/reply", data={"text": "已责令工地覆盖裸土", "version": v}, headers=HX)
+    page = office.get("/complaints/XF-W?done=reply").text
+    assert "已答复信访人" in page and 'data-testid="reply">已责令工地覆盖裸土<' in page
+    assert 'data-colour="none"' in page  # answered: the feedback deadline no longer counts
+    assert re.findall(r'data-action="(\w+)"', page)[:3] == ["handling", "reply", "conclusion"]
+    v = _version(office, "XF-W")
+    office.post(f"{base}/conclusion", data={"text": "问题属实，已整改", "version": v}, headers=HX)
+    v = _version(office, "XF-W")
+    resp = office.post(f"{base}/follow_up", data={"text": "", "version": v}, headers=HX)
+    assert 'data-field="outcome"' in resp.text
+    resp = office.post(f"{base}/handling", data={"text": "再办理", "version": v}, headers=HX)
+    assert "信访件已办结" in resp.text
+    office.post(
+        f"{base}/follow_up",
+        data={"outcome": "satisfied", "text": "电话回访", "version": v},
+        headers=HX,
+    )
+    page = office.get("/complaints/XF-W?done=follow_up").text
+    assert "已记录回访结果" in page and 'data-testid="follow-up">满意' in page
+    assert 'data-testid="case-status">已办结<' in page
+    assert re.findall(r'data-step="(\w+)"', page) == [
+        "handling",
+        "reply",
+        "conclusion",
+        "follow_up",
+    ]
+    with db.connect() as conn:
+        answered = conn.execute(
+            text("SELECT feedback_at IS NOT NULL FROM complaints WHERE code = 'XF-W'")
+        ).scalar_one()
+    assert answered
+    listed = office.get("/complaints").text
+    row = re.search(r'<tr data-complaint="XF-W">(.*?)</tr>', listed, re.S).group(1)
+    assert "已办结" in row and 'data-colour="none"' in row
+
+
+def test_link_and_convert_a_complaint(cases, db) -> None:  # type: ignore[no-untyped-def]
+    _, c = cases
+    office = c["office"]
+    v = _version(office, "XF-W")
+    resp = office.post(
+        "/complaints/XF-W/actions/link", data={"problem_code": "NOPE", "version": v}, headers=HX
+    )
+    assert 'data-field="problem_code"' in resp.text and "no such problem" in resp.text
+    ok = office.post(
+        "/complaints/XF-W/actions/link", data={"problem_code": "W-1", "version": v}, headers=HX
+    )
+    assert ok.headers["HX-Redirect"] == "/complaints/XF-W?done=link"
+    page = office.get("/complaints/XF-W").text
+    assert 'href="/ledger/W-1"' in page and 'data-action="link"' not in page
+    v = _version(office, "XF-NEW")
+    url = "/complaints/XF-NEW/actions/convert"
+    resp = office.post(url, data={"problem_code": "W-1", "category": "", "version": v}, headers=HX)
+    assert 'data-field="category"' in resp.text
+    resp = office.post(
+        url, data={"problem_code": "W-1", "category": "industrial", "version": v}, headers=HX
+    )
+    assert 'data-field="problem_code"' in resp.text and "exists" in resp.text, resp.text
+    ok = office.post(
+        url,
+        data={
+            "problem_code": "XF-2026-001",
+            "category": "industrial",
+            "responsible_unit": "县住建局",
+            "responsible_person": "王伟",
+            "version": v,
+        },
+        headers=HX,
+    )
+    assert ok.headers["HX-Redirect"] == "/complaints/XF-NEW?done=convert"
+    with db.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT p.source, p.category, p.township_code, p.responsible_unit FROM complaints c"
+                " JOIN problems p ON p.id = c.problem_id WHERE c.code = 'XF-NEW'"
+            )
+        ).one()
+    assert tuple(row) == ("complaint", "industrial", WEST, "县住建局")
+    assert "已转为台账问题" in office.get("/complaints/XF-NEW?done=convert").text

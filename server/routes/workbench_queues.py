@@ -20,10 +20,12 @@ from gis import vocab
 from gis.access.auth import Principal
 from gis.access.permissions import allowed
 from gis.config import get_settings
+from gis.db.models import FOLLOW_UP_OUTCOMES
+from gis.ledger import complaints as complaint_rules
 from gis.ledger import lookbacks, rebounds, records
 from gis.ledger.lifecycle import TransitionError
-from gis.ledger.worklist import township_names
-from gis.ledger.writes import LedgerError, NotFound
+from gis.ledger.worklist import problem_township, township_names
+from gis.ledger.writes import Conflict, LedgerError, NotFound
 from layers.assets import LOCAL_ASSETS, VENDOR_URL
 from server.deps import SessionDep, TodayDep, committing
 from server.pages import page, shell
@@ -413,3 +415,194 @@ async def rebound_decide(
         s=rebounds.suspect_cards(session, principal.townships, suspect_id)[0],
     )
     return _refused(request, "rebounds.html", "rebound_forms.html", context)
+
+
+# -- complaints (信访, 一案一档) ---------------------------------------------------------------
+
+ComplaintWriter = principal_dep("complaint:write")
+COMPLAINT_PAGE = 50
+CASE_STEPS = {
+    "handling": ("已记录办理情况", "Handling step recorded"),
+    "reply": ("已答复信访人 · 可以办结", "Reply recorded · the case can be concluded"),
+    "conclusion": ("已办结 · 请回访信访人", "Concluded · call the complainant back next"),
+    "follow_up": ("已记录回访结果", "Follow-up call recorded"),
+    "link": ("已关联问题", "Linked to the problem"),
+    "convert": ("已转为台账问题 · 请交办", "Turned into a ledger problem · assign it next"),
+}
+CASE_ACTIONS = ("handling", "reply", "conclusion", "follow_up", "link", "convert")
+
+
+@router.get("/complaints", response_class=HTMLResponse, summary="Complaints (信访)")
+def complaints_page(
+    request: Request, principal: Reader, session: SessionDep, today: TodayDep
+) -> HTMLResponse:
+    params = request.query_params
+    names = township_names(session)
+    visible = {c: n for c, n in names.items() if principal.can_see(c)}
+    township = params.get("township") or ""
+    overdue_raw = params.get("overdue") or ""
+    errors: dict[str, dict[str, str]] = {}
+    if township and township not in visible:
+        errors["township"] = _err("乡镇无效", "unknown township")
+        township = ""
+    overdue = {"true": True, "false": False}.get(overdue_raw)
+    if overdue_raw and overdue is None:
+        errors["overdue"] = _err("只能是 true 或 false", "must be true or false")
+    raw_page = params.get("page") or "1"
+    number = int(raw_page) if raw_page.isdigit() and int(raw_page) >= 1 else 1
+    items, total = complaint_rules.complaint_queue(
+        session,
+        today=today,
+        scope=principal.townships,
+        townships=[township] if township else None,
+        overdue=overdue,
+        limit=COMPLAINT_PAGE,
+        offset=(number - 1) * COMPLAINT_PAGE,
+    )
+    context = shell(request, principal, session, active="complaints")
+    base = [("township", township), ("overdue", overdue_raw if overdue is not None else "")]
+    query = "&".join(f"{k}={v}" for k, v in base if v)
+    context.update(
+        title="信访",
+        today=today,
+        items=items,
+        total=total,
+        townships=visible,
+        clean={"township": township, "overdue": overdue_raw if overdue is not None else ""},
+        errors=errors,
+        next_href=f"/complaints?{query + '&' if query else ''}page={number + 1}"
+        if number * COMPLAINT_PAGE < total
+        else "",
+        prev_href=f"/complaints?{query + '&' if query else ''}page={number - 1}"
+        if number > 1
+        else "",
+    )
+    return page(request, "complaints.html", context)
+
+
+def _visible_complaint(session: SessionDep, code: str, principal: Principal) -> None:
+    exists, town = complaint_rules.complaint_township(session, code)
+    if principal.townships is not None:
+        forbid_out_of_scope(principal, town)  # an unknown code looks like another township's
+    if not exists:
+        raise HTTPException(404, f"没有编号为 {code} 的信访件 no complaint with code {code!r}")
+
+
+def _case_context(
+    request: Request, principal: Principal, session: SessionDep, code: str, today: date
+) -> dict[str, Any]:
+    case = complaint_rules.case_file(session, code, today)
+    context = shell(request, principal, session, active="complaints")
+    context.update(
+        title=code,
+        today=today,
+        c=case,
+        may_write=allowed("complaint:write", principal.role),
+        outcomes=FOLLOW_UP_OUTCOMES,
+        form_errors={},
+        form_values={},
+        form_action="",
+    )
+    return context
+
+
+@router.get("/complaints/{code}", response_class=HTMLResponse, summary="A complaint's case file")
+def complaint_page(
+    request: Request, code: str, principal: Reader, session: SessionDep, today: TodayDep
+) -> HTMLResponse:
+    _visible_complaint(session, code, principal)
+    context = _case_context(request, principal, session, code, today)
+    _flash(context, request.query_params.get("done"), CASE_STEPS)
+    return page(request, "complaint.html", context)
+
+
+@router.post("/complaints/{code}/actions/{action}", response_class=HTMLResponse)
+async def complaint_action(
+    request: Request,
+    code: str,
+    action: str,
+    principal: ComplaintWriter,
+    session: SessionDep,
+    today: TodayDep,
+) -> Response:
+    """One step of the case: handling, reply, conclusion, follow-up, link or convert."""
+    if action not in CASE_ACTIONS:
+        raise HTTPException(404, f"没有这个操作 no action {action!r}")
+    _visible_complaint(session, code, principal)
+    form = await request.form()
+    values = _values(
+        form,
+        (
+            "text",
+            "outcome",
+            "version",
+            "problem_code",
+            "category",
+            "responsible_unit",
+            "responsible_person",
+        ),
+    )
+    errors: dict[str, dict[str, str]] = {}
+    if values["version"] != complaint_rules.case_version(session, code):
+        errors["stale"] = _err(
+            "信访件已被他人更新，请查看当前情况后重试", "the case changed meanwhile; look again"
+        )
+    case = complaint_rules.case_file(session, code, today)
+    if action in ("link", "convert") and case["problem_code"]:
+        errors["problem_code"] = _err(
+            f"已关联问题 {case['problem_code']}", f"already linked to {case['problem_code']}"
+        )
+    if action in ("link", "convert") and not values["problem_code"]:
+        errors["problem_code"] = _err("请填写问题编号", "give the problem code")
+    if action == "convert" and values["category"] not in vocab.values(vocab.Category):
+        errors["category"] = _err("请选择类别", "choose a category")
+    if action == "link" and values["problem_code"] and "problem_code" not in errors:
+        exists, town = problem_township(session, values["problem_code"])
+        if not exists or not principal.can_see(town):
+            errors["problem_code"] = _err("没有这个问题编号", "no such problem")
+    if not errors:
+        try:
+            with committing(session):
+                if action == "link":
+                    complaint_rules.link_to_problem(
+                        session, code, values["problem_code"], actor=principal.name
+                    )
+                elif action == "convert":
+                    complaint_rules.convert_to_problem(
+                        session,
+                        code,
+                        problem_code=values["problem_code"],
+                        category=values["category"],
+                        actor=principal.name,
+                        responsible_unit=values["responsible_unit"],
+                        responsible_person=values["responsible_person"],
+                    )
+                else:
+                    complaint_rules.add_step(
+                        session,
+                        code,
+                        kind=action,
+                        text_=values["text"],
+                        actor=principal.name,
+                        outcome=values["outcome"] or None,
+                    )
+        except (LedgerError, NotFound, Conflict) as exc:
+            message = str(exc)
+            key = getattr(exc, "field", None) or ("problem_code" if "code" in message else "")
+            key = "problem_code" if key == "code" else key
+            zh = {
+                "text": "请填写内容",
+                "outcome": "请选择回访结果",
+                "problem_code": "问题编号已存在或无效",
+                "kind": {
+                    "concluding needs a reply first": "办结前需先答复信访人",
+                    "the case is concluded": "信访件已办结",
+                    "a follow-up call comes after the conclusion": "办结后才能回访",
+                }.get(message, "操作未完成"),
+            }.get(key, "操作未完成")
+            errors[key or "kind"] = _err(zh, message)
+        else:
+            return _done(request, f"/complaints/{code}?done={action}")
+    context = _case_context(request, principal, session, code, today)
+    context.update(form_errors=errors, form_values=values, form_action=action, a=action)
+    return _refused(request, "complaint.html", "complaint_form.html", context)
