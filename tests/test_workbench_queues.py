@@ -420,7 +420,8 @@ def test_case_file_steps_reply_conclude_and_follow_up(cases, db) -> None:  # typ
     base = "/complaints/XF-W/actions"
     page = office.get("/complaints/XF-W").text
     actions = re.findall(r'data-action="(\w+)"', page)
-    assert actions == ["handling", "reply", "link", "convert"]  # no conclusion before a reply
+    # no conclusion before a reply
+    assert actions == ["handling", "reply", "link", "convert", "attach"]
     v = _version(office, "XF-W")
     resp = office.post(f"{base}/handling", data={"text": " ", "version": v}, headers=HX)
     assert resp.text.lstrip().startswith("<form") and 'data-field="text"' in resp.text
@@ -514,3 +515,46 @@ def test_link_and_convert_a_complaint(cases, db) -> None:  # type: ignore[no-unt
         ).one()
     assert tuple(row) == ("complaint", "industrial", WEST, "县住建局")
     assert "已转为台账问题" in office.get("/complaints/XF-NEW?done=convert").text
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_attachments_of_a_case_file(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with Session(db) as s, s.begin():
+        load_two_townships(s)
+        _complaint(s, "XF-W", 113.051)
+        _complaint(s, "XF-E", 113.151)
+    app = create_app(engine=db, settings=Settings(home=tmp_path))
+    office = TestClient(app, headers={**make_token(db, "office"), **HTML})
+    east = TestClient(app, headers={**make_token(db, "township", [EAST]), **HTML})
+    url = "/complaints/XF-W/attachments"
+    v = _version(office, "XF-W")
+    resp = office.post(
+        url, data={"version": v}, files={"file": ("letter.txt", b"hello")}, headers=HX
+    )
+    assert 'data-field="file"' in resp.text and "JPEG" in resp.text
+    resp = office.post(url, data={"version": v}, headers=HX)
+    assert "请选择文件" in resp.text
+    png = _png()
+    ok = office.post(url, data={"version": v}, files={"file": ("现场照片.png", png)}, headers=HX)
+    assert ok.headers["HX-Redirect"] == "/complaints/XF-W?done=attach"
+    page = office.get("/complaints/XF-W?done=attach").text
+    link = re.search(r'href="(/complaints/XF-W/attachments/\d+)">附件 #\d+ · 现场照片.png<', page)
+    assert link and "已上传附件" in page
+    got = office.get(link.group(1))
+    assert got.status_code == 200 and got.content == png
+    assert got.headers["content-type"] == "image/png"
+    assert east.get(link.group(1)).status_code == 403
+    assert east.post(url, data={"version": v}, files={"file": ("x.png", png)}).status_code == 403
+    assert (
+        office.get("/complaints/XF-E/attachments/" + link.group(1).rsplit("/", 1)[1]).status_code
+        == 404
+    )

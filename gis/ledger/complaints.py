@@ -316,7 +316,7 @@ def case_actions(last: dict, problem_code: str | None) -> list[str]:
         actions = ["handling", "reply"] + (["conclusion"] if last["reply"] else [])
     else:
         actions = ["follow_up"]
-    return actions + ([] if problem_code else ["link", "convert"])
+    return actions + ([] if problem_code else ["link", "convert"]) + ["attach"]
 
 
 def add_step(

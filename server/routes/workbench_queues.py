@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from gis import vocab
@@ -21,14 +22,16 @@ from gis.access.auth import Principal
 from gis.access.permissions import allowed
 from gis.config import get_settings
 from gis.db.models import FOLLOW_UP_OUTCOMES
+from gis.field import complaint_files
 from gis.ledger import complaints as complaint_rules
 from gis.ledger import lookbacks, rebounds, records
 from gis.ledger.lifecycle import TransitionError
 from gis.ledger.worklist import problem_township, township_names
 from gis.ledger.writes import Conflict, LedgerError, NotFound
 from layers.assets import LOCAL_ASSETS, VENDOR_URL
-from server.deps import SessionDep, TodayDep, committing
+from server.deps import SessionDep, SettingsDep, TodayDep, committing
 from server.pages import page, shell
+from server.routes.field import PHOTO_HEADERS
 from server.security import Reader, forbid_out_of_scope, principal_dep
 
 router = APIRouter(tags=["workbench"], include_in_schema=False)
@@ -428,6 +431,7 @@ CASE_STEPS = {
     "follow_up": ("已记录回访结果", "Follow-up call recorded"),
     "link": ("已关联问题", "Linked to the problem"),
     "convert": ("已转为台账问题 · 请交办", "Turned into a ledger problem · assign it next"),
+    "attach": ("已上传附件", "Attachment added"),
 }
 CASE_ACTIONS = ("handling", "reply", "conclusion", "follow_up", "link", "convert")
 
@@ -606,3 +610,71 @@ async def complaint_action(
     context = _case_context(request, principal, session, code, today)
     context.update(form_errors=errors, form_values=values, form_action=action, a=action)
     return _refused(request, "complaint.html", "complaint_form.html", context)
+
+
+@router.post("/complaints/{code}/attachments", response_class=HTMLResponse)
+async def complaint_attach(
+    request: Request,
+    code: str,
+    principal: ComplaintWriter,
+    session: SessionDep,
+    settings: SettingsDep,
+    today: TodayDep,
+) -> Response:
+    """Attach an image (a photo, a scanned letter) to the case file."""
+    _visible_complaint(session, code, principal)
+    form = await request.form()
+    version = str(form.get("version", ""))
+    upload = form.get("file")
+    errors: dict[str, dict[str, str]] = {}
+    if version != complaint_rules.case_version(session, code):
+        errors["stale"] = _err(
+            "信访件已被他人更新，请查看当前情况后重试", "the case changed meanwhile; look again"
+        )
+    data = b""
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        errors["file"] = _err("请选择文件", "choose a file")
+    else:
+        data = await upload.read()
+    if not errors:
+        try:
+            with committing(session):
+                complaint_files.attach_to_complaint(
+                    session,
+                    code,
+                    data,
+                    filename=str(upload.filename),  # type: ignore[union-attr]
+                    actor=principal.name,
+                    attachments_dir=settings.attachments_dir,
+                )
+        except (LedgerError, NotFound) as exc:
+            errors["file"] = _err("只接受 JPEG、PNG 或 HEIC 图像（不超过大小上限）", str(exc))
+        else:
+            return _done(request, f"/complaints/{code}?done=attach")
+    await form.close()
+    context = _case_context(request, principal, session, code, today)
+    context.update(form_errors=errors, form_values={}, form_action="attach", a="attach")
+    return _refused(request, "complaint.html", "complaint_form.html", context)
+
+
+@router.get("/complaints/{code}/attachments/{attachment_id}", summary="A case file's attachment")
+def complaint_attachment_file(
+    code: str,
+    attachment_id: int,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    _visible_complaint(session, code, principal)
+    try:
+        attachment, path = complaint_files.complaint_attachment(
+            session, code, attachment_id, settings.attachments_dir
+        )
+    except NotFound as exc:
+        raise HTTPException(404, f"没有这个附件 {exc}") from exc
+    disposition = f"inline; filename*=UTF-8''{quote(attachment.filename)}"
+    return FileResponse(
+        path,
+        media_type=attachment.media_type,
+        headers={**PHOTO_HEADERS, "Content-Disposition": disposition},
+    )
