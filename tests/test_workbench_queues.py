@@ -558,3 +558,27 @@ def test_attachments_of_a_case_file(db, tmp_path) -> None:  # type: ignore[no-un
         office.get("/complaints/XF-E/attachments/" + link.group(1).rsplit("/", 1)[1]).status_code
         == 404
     )
+
+
+def test_queue_pages_speak_english_when_asked(suspects) -> None:  # type: ignore[no-untyped-def]
+    (app, _), ids = suspects
+    from tests.factories import make_token as token
+
+    db = app.state.engine
+    client = TestClient(
+        app, headers={**token(db, "office"), **HTML}, cookies={"lookback_lang": "en"}
+    )
+    client.post("/lookbacks", data={"name": "R1", "mode": "sample", "sample": "3"})
+    round_id = client.get("/api/lookbacks").json()[0]["id"]
+    for path, heading in (
+        ("/lookbacks", "<h1>Look-backs</h1>"),
+        (f"/lookbacks/{round_id}", "<h1>Look-back · R1</h1>"),
+        ("/rebounds", "<h1>Suspected rebounds</h1>"),
+        ("/complaints", "<h1>Complaints</h1>"),
+        ("/complaints/XF-W", "<h1>Complaint XF-W</h1>"),
+    ):
+        resp = client.get(path)
+        assert_clean_page(resp)
+        assert heading in resp.text, path
+    assert "2 to decide" in client.get("/rebounds").text
+    assert "working days overdue" in client.get("/complaints").text

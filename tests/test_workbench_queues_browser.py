@@ -110,3 +110,41 @@ def test_lookback_round_to_rebound_and_a_confirmed_suspect(browser, county, db) 
     assert statuses == {"W-1": "rectifying", "W-2": "closed", "E-1": "rebounded"}
     watch.clean()
     context.close()
+
+
+def test_a_complaint_case_from_reply_to_follow_up(browser, county, db) -> None:  # type: ignore[no-untyped-def]
+    context, page, watch = sign_in(browser, county, "李主任")
+    page.click("nav.menu >> text=信访")
+    page.wait_for_url(re.compile(r"/complaints$"))
+    row = page.locator('tr[data-complaint="XF-E"]')
+    assert row.locator("[data-colour]").get_attribute("data-colour") == "red"  # long overdue
+    screenshot(page, "workbench-complaints.png")
+    row.locator("a").first.click()
+    page.wait_for_url(re.compile(r"/complaints/XF-E$"))
+    assert page.locator('[data-testid="complaint-text"]').inner_text() == "工地又起扬尘"
+    # concluding before a reply is refused beside the form; then reply, conclude, call back
+    assert page.locator('form[data-action="conclusion"]').count() == 0
+    reply = page.locator('form[data-action="reply"]')
+    reply.locator("button[type=submit]").click()
+    page.locator('form[data-action="reply"] [data-field="text"]').wait_for()
+    page.locator('form[data-action="reply"] textarea').fill("已责令工地覆盖裸土并洒水降尘")
+    page.locator('form[data-action="reply"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"done=reply"))
+    assert page.locator('[data-testid="reply"]').inner_text() == "已责令工地覆盖裸土并洒水降尘"
+    assert page.locator("[data-colour]").first.get_attribute("data-colour") == "none"
+    page.locator('form[data-action="conclusion"] textarea').fill("经核查问题属实，已整改到位")
+    page.locator('form[data-action="conclusion"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"done=conclusion"))
+    follow = page.locator('form[data-action="follow_up"]')
+    follow.locator('input[value="satisfied"]').check()
+    follow.locator("textarea").fill("电话回访，信访人满意")
+    follow.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"done=follow_up"))
+    assert page.locator('[data-testid="case-status"]').inner_text() == "已办结"
+    assert page.locator("li[data-step]").count() == 3
+    screenshot(page, "workbench-complaint.png", full_page=True)
+    with db.connect() as conn:
+        kinds = conn.execute(text("SELECT kind FROM complaint_steps ORDER BY id")).scalars().all()
+    assert kinds == ["reply", "conclusion", "follow_up"]
+    watch.clean()
+    context.close()
