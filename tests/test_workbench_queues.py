@@ -145,6 +145,8 @@ def test_township_users_see_only_their_rounds_and_cannot_create(county, db) -> N
     assert_clean_page(page)
     assert "第一轮" in page.text and 'data-form="create-round"' not in page.text
     assert_clean_page(west.get(f"/lookbacks/{round_id}"))
+    # the sample size would hint at how many other problems were drawn: not shown to townships
+    assert "抽查 5 个" in c["office"].get("/lookbacks").text and "抽查 5 个" not in page.text
     listed = east.get("/lookbacks").text
     assert "第一轮" not in listed and 'data-total="0"' in listed
     assert east.get(f"/lookbacks/{round_id}").status_code == 403

@@ -172,7 +172,23 @@ def list_rounds(session: Session, scope: Scope) -> list[dict]:
         ),
         params,
     ).mappings()
-    return [dict(r) for r in rows]
+    return [_seen_by(dict(r), scope) for r in rows]
+
+
+def _seen_by(round_row: dict, scope: Scope) -> dict:
+    """A round as a scoped caller may see it: its criteria name only the caller's townships and
+    not the sample size (which would hint at how many other townships' problems it drew)."""
+    if scope is None:
+        return round_row
+    criteria = {
+        k: v for k, v in (round_row.get("criteria") or {}).items() if k not in ("sample", "seed")
+    }
+    for key in ("townships",):
+        if key in criteria:
+            criteria[key] = [c for c in criteria[key] if c in scope]
+    if criteria.get("township_code") not in (None, *scope):
+        criteria.pop("township_code")
+    return {**round_row, "criteria": criteria}
 
 
 def round_detail(session: Session, round_id: int, scope: Scope) -> dict | None:
@@ -219,7 +235,7 @@ def round_detail(session: Session, round_id: int, scope: Scope) -> dict | None:
     for task in tasks:
         progress[task["result"]] += 1
     return {
-        **dict(head),
+        **_seen_by(dict(head), scope),
         "tasks": tasks,
         "progress": progress,
         "total": len(tasks),

@@ -64,7 +64,11 @@ _INSPECTION_EXTRA = (
 def flag_for_inspection(session: Session, inspection_id: int) -> list[int]:
     """Flag closed problems near a new-problem or rebound finding (not checks of the problem)."""
     return _flag(
-        session, "inspections", "inspection_id", "observed_at", inspection_id,
+        session,
+        "inspections",
+        "inspection_id",
+        "observed_at",
+        inspection_id,
         extra=_INSPECTION_EXTRA,
     )
 
@@ -78,7 +82,10 @@ def inspection_flag_sql(source: str) -> tuple[str, dict]:
     """
     settings = get_settings()
     sql = _MATCH.format(
-        table=source, fk="inspection_id", time_col="observed_at", extra=_INSPECTION_EXTRA,
+        table=source,
+        fk="inspection_id",
+        time_col="observed_at",
+        extra=_INSPECTION_EXTRA,
         row="true",
     )
     params = {
@@ -160,7 +167,8 @@ def open_suspects(
 
 
 _CARDS = """
-    SELECT s.id, s.status, s.distance_m, s.days_since_closed, s.created_at,
+    SELECT count(*) OVER () AS total, s.id, s.status, s.distance_m, s.days_since_closed,
+           s.created_at,
            p.code AS problem_code, p.category, p.closed_at, p.description, p.township_code,
            t.name AS township_name,
            ST_X(ST_PointOnSurface(p.geom)) AS problem_lon,
@@ -180,11 +188,15 @@ _CARDS = """
 
 
 def suspect_cards(
-    session: Session, scope: tuple[str, ...] | None, suspect_id: int | None = None
+    session: Session,
+    scope: tuple[str, ...] | None,
+    suspect_id: int | None = None,
+    limit: int = 50,
 ) -> list[dict]:
     """Open suspected rebounds for the queue, newest first, within ``scope``: the closed problem
     and the new complaint or inspection, both points, their distance in whole metres and the
-    days since closure. With ``suspect_id``: that one suspect (open or decided), if in scope.
+    days since closure; at most ``limit``, each saying how many match in ``total``. With
+    ``suspect_id``: that one suspect (open or decided), if in scope.
     """
     params: dict = {}
     where = [scope_sql("p.township_code", scope, params)]
@@ -194,8 +206,11 @@ def suspect_cards(
         where.append("s.id = :id")
         params["id"] = suspect_id
     rows = session.execute(
-        text(f"{_CARDS} WHERE {' AND '.join(where)} ORDER BY s.created_at DESC, s.id DESC"),
-        params,
+        text(
+            f"{_CARDS} WHERE {' AND '.join(where)}"
+            " ORDER BY s.created_at DESC, s.id DESC LIMIT :limit"
+        ),
+        {**params, "limit": limit},
     ).mappings()
     cards = []
     for row in rows:

@@ -9,6 +9,7 @@ the field (both languages), a success redirects to the page with what happened a
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -172,7 +173,8 @@ async def lookbacks_create(
             errors["closed_to"] = _err("结束日期早于开始日期", "the period ends before it starts")
     else:
         errors["mode"] = _err("请选择抽查或按期间", "choose a sample or a period")
-    seed = int(values["seed"]) if values["seed"].isdigit() else 0
+    # a fresh draw for each round (kept in its criteria, so the draw can be repeated)
+    seed = int(values["seed"]) if values["seed"].isdigit() else secrets.randbelow(1_000_000)
     due_date = _date(values["due_date"], "due_date", errors)
     if due_date is not None and due_date < today:
         errors["due_date"] = _err("完成期限不能早于今天", "the due date is in the past")
@@ -307,8 +309,8 @@ async def lookback_task_result(
 Decider = principal_dep("rebound:decide")
 SUSPECT_STEPS = {
     "confirmed": (
-        "已认定反弹 · 问题需按新期限重新整改",
-        "Rebound confirmed · the problem is rectified anew by the new deadline",
+        "已认定反弹 · 下一步：在问题页面安排重新整改",
+        "Rebound confirmed · reopen it for rectification from the problem's page next",
     ),
     "dismissed": ("已排除疑似反弹", "Suspected rebound dismissed"),
 }
@@ -324,10 +326,12 @@ def _rebounds_context(
     request: Request, principal: Principal, session: SessionDep, today: date
 ) -> dict[str, Any]:
     context = shell(request, principal, session, active="rebounds")
+    suspects = rebounds.suspect_cards(session, principal.townships)
     context.update(
         title="疑似反弹",
         today=today,
-        suspects=rebounds.suspect_cards(session, principal.townships),
+        suspects=suspects,
+        total=suspects[0]["total"] if suspects else 0,
         may_decide=allowed("rebound:decide", principal.role),
         tile_url=_map_tiles(),
         leaflet_js=f"{VENDOR_URL}/{LOCAL_ASSETS['leaflet']}",
