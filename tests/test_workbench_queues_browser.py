@@ -20,13 +20,14 @@ from tests.conftest import LiveServer
 from tests.factories import WEST, close, load_two_townships, new_problem
 from tests.screens import screenshot
 from tests.test_workbench_browser import PASSWORD, sign_in
+from tests.test_workbench_queues import _png
 
 pytestmark = pytest.mark.browser
 LATER = (local_today() + timedelta(days=45)).isoformat()
 
 
 @pytest.fixture
-def county(db):  # type: ignore[no-untyped-def]
+def county(db, tmp_path):  # type: ignore[no-untyped-def]
     """Closed problems W-1, W-2 (west) and E-1 (east); a complaint ~92 m from E-1."""
     with Session(db) as s, s.begin():
         load_two_townships(s)
@@ -46,7 +47,7 @@ def county(db):  # type: ignore[no-untyped-def]
             ),
         )
         auth.add_user(s, name="李主任", role="office", password=PASSWORD, actor="test")
-    app = create_app(engine=db, settings=Settings())
+    app = create_app(engine=db, settings=Settings(home=tmp_path))
     with LiveServer(app) as server:
         yield server
 
@@ -142,9 +143,23 @@ def test_a_complaint_case_from_reply_to_follow_up(browser, county, db) -> None: 
     page.wait_for_url(re.compile(r"done=follow_up"))
     assert page.locator('[data-testid="case-status"]').inner_text() == "已办结"
     assert page.locator("li[data-step]").count() == 3
+    # a photo for the file, sent by htmx as multipart with the CSRF token
+    attach = page.locator('form[data-action="attach"]')
+    attach.locator('input[type="file"]').set_input_files(
+        files=[{"name": "现场照片.png", "mimeType": "image/png", "buffer": _png()}]
+    )
+    attach.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"done=attach"))
+    assert "现场照片.png" in page.locator("#attachments").inner_text()
     screenshot(page, "workbench-complaint.png", full_page=True)
     with db.connect() as conn:
         kinds = conn.execute(text("SELECT kind FROM complaint_steps ORDER BY id")).scalars().all()
-    assert kinds == ["reply", "conclusion", "follow_up"]
+        files = conn.execute(text("SELECT count(*) FROM attachments")).scalar_one()
+    assert kinds == ["reply", "conclusion", "follow_up"] and files == 1
+    # a tablet, upright: the queue pages fit without sideways scrolling
+    page.set_viewport_size({"width": 820, "height": 1180})
+    for path in ("/lookbacks", "/rebounds", "/complaints", "/complaints/XF-E"):
+        page.goto(county.url + path, wait_until="networkidle")
+        assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), path
     watch.clean()
     context.close()
