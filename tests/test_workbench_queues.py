@@ -438,6 +438,8 @@ def test_case_file_steps_reply_conclude_and_follow_up(cases, db) -> None:  # typ
     stale = office.post(f"{base}/reply", data={"text": "已处理", "version": v}, headers=HX)
     assert 'data-field="stale"' in stale.text and "已处理" in stale.text
     v = _version(office, "XF-W")
+    resp = office.post(f"{base}/reply", data={"text": "", "version": v}, headers=HX)
+    assert 'data-field="text"' in resp.text and 'data-action="reply"' in resp.text
     office.post(f"{base}/reply", data={"text": "已责令工地覆盖裸土", "version": v}, headers=HX)
     page = office.get("/complaints/XF-W?done=reply").text
     assert "已答复信访人" in page and 'data-testid="reply">已责令工地覆盖裸土<' in page

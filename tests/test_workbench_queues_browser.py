@@ -91,6 +91,7 @@ def test_lookback_round_to_rebound_and_a_confirmed_suspect(browser, county, db) 
     screenshot(page, "workbench-lookback.png", full_page=True)
     page.click("text=← 返回回头看")
     assert page.locator('tr[data-round] [data-testid="rebounded"]').inner_text() == "1"
+    screenshot(page, "workbench-lookbacks.png", full_page=True)
     # the suspected rebound near E-1: both points on the small map, then confirm it
     page.click("nav.menu >> text=疑似反弹")
     page.wait_for_url(re.compile(r"/rebounds$"))
