@@ -41,6 +41,7 @@ from server.routes import (
     townships,
     wall,
     workbench,
+    workbench_queues,
 )
 from server.security import (
     BodyLimitMiddleware,
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(docs.router)
     app.include_router(workbench.router)
+    app.include_router(workbench_queues.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

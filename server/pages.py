@@ -47,6 +47,9 @@ def menu_for(principal: Principal) -> list[MenuItem]:
         ("map", "地图", "Map", "/map", "read"),
         ("wall", "挂图作战", "Wall", "/wall", "read"),
         ("field", "巡查", "Field app", "/field", "inspection:submit"),
+        ("lookbacks", "回头看", "Look-backs", "/lookbacks", "read"),
+        ("rebounds", "疑似反弹", "Suspected rebounds", "/rebounds", "read"),
+        ("complaints", "信访", "Complaints", "/complaints", "read"),
         ("reports", "报告", "Reports", reports, "read"),
         ("docs", "接口", "API", "/docs", "read"),
     ]

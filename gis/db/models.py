@@ -823,3 +823,34 @@ class AccountabilityRecord(Base):
     notice_numbers: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
     recorded_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# Complaint case file (一案一档): migration 0010; the rules live in gis.ledger.complaints.
+COMPLAINT_STEP_KINDS = ("handling", "reply", "conclusion", "follow_up")
+FOLLOW_UP_OUTCOMES = ("satisfied", "basically_satisfied", "unsatisfied", "unreachable")
+
+
+class ComplaintStep(Base):
+    """One step of a complaint's case: a handling step (办理), the reply (答复), the conclusion
+    (办结) or a follow-up call (回访) with its outcome. Append-only by use."""
+
+    __tablename__ = "complaint_steps"
+    __table_args__ = (
+        _listed("kind", COMPLAINT_STEP_KINDS, "complaint_step_kind_valid"),
+        _listed("outcome", FOLLOW_UP_OUTCOMES, "complaint_step_outcome_valid", nullable=True),
+        Index("complaint_steps_complaint", "complaint_id", "at"),
+        Index(
+            "complaint_steps_one_conclusion",
+            "complaint_id",
+            unique=True,
+            postgresql_where=text("kind = 'conclusion'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    outcome: Mapped[str | None] = mapped_column(String(32))

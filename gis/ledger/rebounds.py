@@ -11,12 +11,12 @@ stood at the problem and says it is back.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.access.scope import scope_filter
+from gis.access.scope import scope_filter, scope_sql
 from gis.config import get_settings
 from gis.db.models import Problem, SuspectedRebound
 from gis.ledger.writes import LedgerError, NotFound, transition
@@ -115,9 +115,18 @@ def _open_suspect(session: Session, suspect_id: int) -> SuspectedRebound:
 
 
 def confirm(
-    session: Session, suspect_id: int, *, actor: str, reason: str, now: datetime | None = None
+    session: Session,
+    suspect_id: int,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime | None = None,
+    deadline: date | None = None,
 ) -> SuspectedRebound:
-    """Confirm a suspected rebound: the problem becomes ``rebounded``."""
+    """Confirm a suspected rebound: the problem becomes ``rebounded``.
+
+    ``deadline`` is the rebound's new deadline (default: the configured rebound window).
+    """
     at = now or datetime.now(UTC)
     suspect = _open_suspect(session, suspect_id)
     problem = session.get(Problem, suspect.problem_id)
@@ -134,6 +143,7 @@ def confirm(
         actor=actor,
         now=at,
         reason=reason or f"confirmed suspected rebound ({trigger})",
+        deadline=deadline,
     )
     suspect.status, suspect.decided_by, suspect.decided_at = "confirmed", actor, at
     suspect.reason = reason
@@ -163,3 +173,57 @@ def open_suspects(
         .where(scope_filter(Problem.township_code, township_codes))
     )
     return list(session.scalars(stmt.order_by(SuspectedRebound.created_at.desc())))
+
+
+_CARDS = """
+    SELECT count(*) OVER () AS total, s.id, s.status, s.distance_m, s.days_since_closed,
+           s.created_at,
+           p.code AS problem_code, p.category, p.closed_at, p.description, p.township_code,
+           t.name AS township_name,
+           ST_X(ST_PointOnSurface(p.geom)) AS problem_lon,
+           ST_Y(ST_PointOnSurface(p.geom)) AS problem_lat,
+           CASE WHEN s.complaint_id IS NOT NULL THEN 'complaint' ELSE 'inspection' END AS trigger,
+           c.code AS complaint_code, c.channel AS complaint_channel,
+           c.received_at AS complaint_received_at, c.text AS complaint_text,
+           i.id AS inspection_id, i.inspector, i.finding, i.observed_at, i.note AS inspection_note,
+           ST_X(coalesce(c.geom, i.geom)) AS trigger_lon,
+           ST_Y(coalesce(c.geom, i.geom)) AS trigger_lat
+    FROM suspected_rebounds s
+    JOIN problems p ON p.id = s.problem_id
+    LEFT JOIN townships t ON t.code = p.township_code
+    LEFT JOIN complaints c ON c.id = s.complaint_id
+    LEFT JOIN inspections i ON i.id = s.inspection_id
+"""
+
+
+def suspect_cards(
+    session: Session,
+    scope: tuple[str, ...] | None,
+    suspect_id: int | None = None,
+    limit: int = 50,
+) -> list[dict]:
+    """Open suspected rebounds for the queue, newest first, within ``scope``: the closed problem
+    and the new complaint or inspection, both points, their distance in whole metres and the
+    days since closure; at most ``limit``, each saying how many match in ``total``. With
+    ``suspect_id``: that one suspect (open or decided), if in scope.
+    """
+    params: dict = {}
+    where = [scope_sql("p.township_code", scope, params)]
+    if suspect_id is None:
+        where.append("s.status = 'open'")
+    else:
+        where.append("s.id = :id")
+        params["id"] = suspect_id
+    rows = session.execute(
+        text(
+            f"{_CARDS} WHERE {' AND '.join(where)}"
+            " ORDER BY s.created_at DESC, s.id DESC LIMIT :limit"
+        ),
+        {**params, "limit": limit},
+    ).mappings()
+    cards = []
+    for row in rows:
+        card = dict(row)
+        card["distance_m"] = round(card["distance_m"])
+        cards.append(card)
+    return cards

@@ -64,3 +64,22 @@ def lookback_task_result(
         round_id = task.round_id
     result = records.lookback_task_result(session, task_id)
     return {"task_id": task_id, "round_id": round_id, "result": result}
+
+
+@router.get("/lookbacks", tags=["look-backs"], summary="Look-back rounds with their progress")
+def lookbacks_list(principal: Reader, session: SessionDep) -> list[dict]:
+    """Rounds newest first; a township caller sees only rounds (and counts) of its townships."""
+    return [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "created_at": r["created_at"].isoformat(),
+            "created_by": r["created_by"],
+            "due_date": r["due_date"].isoformat() if r["due_date"] else None,
+            "criteria": r["criteria"],
+            "tasks": r["total"],
+            "done": r["done"],
+            "rebounded": r["rebounded"],
+        }
+        for r in lookbacks.list_rounds(session, principal.townships)
+    ]
