@@ -48,6 +48,9 @@ def menu_for(principal: Principal) -> list[MenuItem]:
         ("wall", "挂图作战", "Wall", "/wall", "read"),
         ("field", "巡查", "Field app", "/field", "inspection:submit"),
         ("reports", "报告", "Reports", reports, "read"),
+        ("notices", "通知", "Notices", "/notices", "read"),
+        ("import", "导入导出", "Import/Export", "/import", "import:write"),
+        ("users", "用户", "Users", "/admin/users", "user:manage"),
         ("docs", "接口", "API", "/docs", "read"),
     ]
     return [

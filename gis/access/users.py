@@ -184,6 +184,11 @@ def add_user(
 ) -> User:
     """An account with a password obeying the policy; township codes must exist."""
     name = name.strip()
+    if any(c in name for c in "/?#%\\") or any(ord(c) < 32 for c in name):
+        raise AuthError(
+            "用户名不能含 / ? # % \\ 或控制字符 "
+            "a user name cannot hold / ? # % \\ or control characters"
+        )
     check_townships(session, townships)
     return auth.add_user(
         session, name=name, role=role, password=password, townships=townships, actor=actor
