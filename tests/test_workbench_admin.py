@@ -200,3 +200,237 @@ def test_user_pages_are_for_admins_only(county, db, role: str) -> None:  # type:
     assert resp.status_code == 403
     assert _user(db, "root-admin").disabled is False
     assert 'href="/admin/users"' not in client.get("/").text
+
+
+# -- import ----------------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _zip_of_text() -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    return out.getvalue()
+
+
+NOT_A_WORKBOOK = _zip_of_text()
+
+
+def _problems(db) -> list[str]:  # type: ignore[no-untyped-def]
+    with db.connect() as conn:
+        return conn.execute(text("SELECT code FROM problems ORDER BY code")).scalars().all()
+
+
+def _preview(client, data: bytes, name: str = "台账.xlsx", **form):  # type: ignore[no-untyped-def]
+    return client.post("/import/preview", files={"file": (name, data, XLSX)}, data=form, headers=HX)
+
+
+def _hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+def test_import_preview_then_confirm_applies_exactly_that_file(county, db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_excel_ledger import EXPECTED, IMPORTED, messy_workbook
+
+    _, office = county
+    page = office.get("/import")
+    assert_clean_page(page)
+    assert 'name="file"' in page.text and "/api/export/ledger?format=xlsx" in page.text
+    data = messy_workbook()
+    preview = _preview(office, data)
+    assert preview.status_code == 200
+    html = preview.text
+    assert "导入预览" in html and _problems(db) == []  # the dry run wrote nothing
+    shown = dict(re.findall(r'data-row="(\d+)" data-outcome="(\w+)"', html))
+    assert {int(k): v for k, v in shown.items()} == {r: o for r, (o, _) in EXPECTED.items()}
+    assert re.search(r'data-outcome="imported" data-n="(\d+)"', html).group(1) == str(len(IMPORTED))
+    assert "unknown township" in html and "repeats row 5" in html  # the reasons, by row
+    digest = _hidden(html, "digest")
+    staged = tmp_path / "imports" / f"{digest}.xlsx"
+    assert staged.read_bytes() == data
+    # a confirm of a file that changed since the preview is refused, nothing applied
+    staged.write_bytes(data + b"x")
+    changed = office.post(
+        "/import/confirm",
+        data={"digest": digest, "fingerprint": _hidden(html, "fingerprint")},
+        headers=HX,
+    )
+    assert changed.status_code == 200 and 'data-field="stale"' in changed.text
+    assert "changed since the preview" in changed.text and _problems(db) == []
+    staged.write_bytes(data)
+    done = office.post(
+        "/import/confirm",
+        data={"digest": digest, "fingerprint": _hidden(html, "fingerprint")},
+        headers=HX,
+    )
+    assert done.status_code == 200 and "导入结果" in done.text
+    assert f"已导入：新增 {len(IMPORTED)} 条" in done.text
+    assert _problems(db) == IMPORTED
+    assert not staged.exists()
+    # the same confirm again: the file is gone, nothing is applied twice
+    twice = office.post(
+        "/import/confirm",
+        data={"digest": digest, "fingerprint": _hidden(html, "fingerprint")},
+        headers=HX,
+    )
+    assert 'data-field="stale"' in twice.text and "gone" in twice.text
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 2 * len(IMPORTED)
+
+
+def test_import_confirm_refused_when_the_outcomes_would_differ(county, db) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_excel_ledger import messy_workbook
+
+    _, office = county
+    html = _preview(office, messy_workbook()).text
+    # meanwhile someone imports the same file: confirming would now update, not create
+    from gis.io.excel import run_ledger_import
+
+    run_ledger_import(db, messy_workbook(), actor="other", filename="x.xlsx")
+    with db.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+    resp = office.post(
+        "/import/confirm",
+        data={"digest": _hidden(html, "digest"), "fingerprint": _hidden(html, "fingerprint")},
+        headers=HX,
+    )
+    assert 'data-field="stale"' in resp.text and "导入预览" in resp.text
+    assert 'data-outcome="unchanged"' in resp.text  # the new preview
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "words"),
+    [
+        ("台账.xlsx", b"PK\x03\x04 not really a zip", "not an Excel .xlsx"),
+        ("台账.xlsx", NOT_A_WORKBOOK, "cannot read the workbook"),
+        ("台账.xls", b"\xd0\xcf\x11\xe0rest", ".xls"),
+        ("台账.csv", b"code,desc\n1,2\n", ".xlsx"),
+        ("台账.xlsx", b"", "empty"),
+    ],
+)
+def test_a_broken_file_gets_a_clear_error_and_nothing_applied(
+    county, db, tmp_path, name: str, data: bytes, words: str
+) -> None:  # type: ignore[no-untyped-def]
+    _, office = county
+    resp = office.post("/import/preview", files={"file": (name, data, XLSX)})
+    assert resp.status_code == 422
+    error = re.search(r'data-field="file">([^<]+)<', resp.text).group(1)
+    assert words in error and "无法导入这个文件" in error
+    assert 'name="digest"' not in resp.text
+    assert _problems(db) == []
+    assert not (tmp_path / "imports").exists() or not list((tmp_path / "imports").glob("*.xlsx"))
+
+
+def test_import_too_large_and_a_workbook_without_a_header(county, db) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import openpyxl
+
+    _, office = county
+    big = _preview(office, b"PK" + b"\0" * 10_000_100)
+    assert 'data-field="file"' in big.text and "10 MB" in big.text
+    wb = openpyxl.Workbook()
+    wb.active.append(["名称", "数量"])
+    out = io.BytesIO()
+    wb.save(out)
+    plain = _preview(office, out.getvalue())
+    assert 'data-field="file"' in plain.text and 'name="digest"' not in plain.text
+    assert _problems(db) == []
+
+
+def test_import_is_for_the_office(county, db) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_excel_ledger import messy_workbook
+
+    app, _ = county
+    for role in ("township", "inspector", "viewer"):
+        towns = [WEST] if role in ("township", "inspector") else None
+        client = TestClient(app, headers={**make_token(db, role, towns), **HTML})
+        assert client.get("/import").status_code == 403
+        assert _preview(client, messy_workbook()).status_code == 403
+        assert 'href="/import"' not in client.get("/").text
+    assert _problems(db) == []
+    office = TestClient(app, headers={**make_token(db, "office"), **HTML})
+    assert 'href="/import"' in office.get("/").text
+
+
+# -- notices ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def notices(county, db):  # type: ignore[no-untyped-def]
+    """A notice per township: the west one delivered, the east one failed."""
+    from gis.notices.directory import add_channel, add_contact
+    from gis.notices.rules import ensure_default_rules
+    from gis.notices.runner import run_once
+    from tests.factories import new_problem
+
+    with Session(db) as s, s.begin():
+        ensure_default_rules(s)
+        add_contact(s, name="督察办", role="office", email="office@county.example")
+        add_channel(
+            s,
+            name="hook",
+            kind="webhook",
+            config={"url": "https://hooks.county.example/hook", "secret": "s3cret"},
+        )
+        new_problem(s, "W-1", lon=113.05, deadline=date(2026, 3, 1))
+        new_problem(s, "E-1", lon=113.15, deadline=date(2026, 3, 1))
+    run_once(db, today=date(2026, 3, 5), deliver=False)
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE notice_deliveries d SET status = CASE WHEN p.code = 'W-1' THEN 'sent'"
+                " ELSE 'failed' END, result = CASE WHEN p.code = 'W-1' THEN 'ok'"
+                " ELSE 'connection refused' END, attempts = 1"
+                " FROM notices n JOIN problems p ON p.id = n.problem_id"
+                " WHERE n.id = d.notice_id"
+            )
+        )
+        ids = dict(
+            conn.execute(
+                text("SELECT p.code, n.id FROM notices n JOIN problems p ON p.id = n.problem_id")
+            ).all()
+        )
+    return county[0], ids
+
+
+def test_notices_page_shows_the_log_with_delivery_and_documents(notices, db) -> None:  # type: ignore[no-untyped-def]
+    app, ids = notices
+    assert set(ids) == {"W-1", "E-1"}, ids
+    office = TestClient(app, headers={**make_token(db, "office"), **HTML})
+    resp = office.get("/notices")
+    assert_clean_page(resp)
+    html = resp.text
+    assert 'data-total="2"' in html
+    west = re.search(rf'data-notice="{ids["W-1"]}">(.*?)</tr>', html, re.S).group(1)
+    east = re.search(rf'data-notice="{ids["E-1"]}">(.*?)</tr>', html, re.S).group(1)
+    assert 'data-status="sent"' in west and "已送达 1" in west
+    assert 'data-status="failed"' in east and "发送失败 1" in east
+    assert f'href="/api/notices/{ids["W-1"]}/document"' in west
+    assert office.get(f"/api/notices/{ids['W-1']}/document").status_code == 200
+    detail = office.get(f"/notices/{ids['E-1']}")
+    assert_clean_page(detail)
+    assert "connection refused" in detail.text and "发送失败" in detail.text
+    filtered = office.get("/notices", params={"problem": "W-1"}).text
+    assert 'data-total="1"' in filtered and f'data-notice="{ids["W-1"]}"' in filtered
+    assert 'data-total="0"' in office.get("/notices", params={"kind": "summons"}).text
+    bad = office.get("/notices", params={"since": "yesterday"})
+    assert bad.status_code == 200 and "2026-12-03" in bad.text
+
+
+def test_a_township_sees_only_its_notices(notices, db) -> None:  # type: ignore[no-untyped-def]
+    app, ids = notices
+    west = TestClient(app, headers={**make_token(db, "township", [WEST]), **HTML})
+    html = west.get("/notices").text
+    assert 'data-total="1"' in html and f'data-notice="{ids["W-1"]}"' in html
+    assert "东镇" not in html and "E-1" not in html
+    assert west.get(f"/notices/{ids['E-1']}").status_code == 404
+    assert west.get("/notices/999999").status_code == 404
+    assert west.get(f"/notices/{ids['W-1']}").status_code == 200
+    assert west.get("/notices", params={"township": EAST}).text.count("data-notice=") == 1

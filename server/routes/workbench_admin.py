@@ -8,20 +8,32 @@ reason beside the field (htmx swaps ``#main``), a done one redirects with what h
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
+from gis import vocab
 from gis.access import users
 from gis.access.auth import ROLES, SCOPED_ROLES, AuthError, Principal
+from gis.access.permissions import allowed
+from gis.io import staging
+from gis.io.excel import LedgerImportReport, run_ledger_import
 from gis.ledger.worklist import township_names
+from gis.ledger.writes import LedgerError, NotFound
+from gis.notices import rules as notice_rules
+from gis.notices.log import get_notice, list_notices, without_contacts
+from gis.notices.render import pdf_available
+from gis.notices.summary import delivery_counts
 from layers.workbench import to_local
-from server.deps import SessionDep, committing
+from server.deps import EngineDep, SessionDep, committing
 from server.pages import page, shell
-from server.security import principal_dep
+from server.security import Reader, principal_dep
 
 router = APIRouter(tags=["workbench"], include_in_schema=False)
 Admin = principal_dep("user:manage")
@@ -307,3 +319,290 @@ def token_revoke(
     except users.UserNotFound:
         raise HTTPException(404, f"没有这个令牌 no token {token_id} of {name!r}") from None
     return _done(request, f"/admin/users/{quote(name, safe='')}?done=revoked")
+
+
+# -- Excel import ----------------------------------------------------------------------------
+
+Importer = principal_dep("import:write")
+IMPORT_ERRORS_ZH = {
+    "file": "无法导入这个文件",
+    "default_source": "请选择有效的问题来源",
+    "stale": "预览已失效",
+    "": "导入未完成",
+}
+
+
+def _import_limit(request: Request) -> int:
+    return min(staging.MAX_IMPORT_BYTES, request.app.state.settings.max_body_mb * 1_000_000)
+
+
+def _import_context(
+    request: Request, principal: Principal, session: Session, **extra: Any
+) -> dict[str, Any]:
+    context = shell(request, principal, session, active="import")
+    context.update(
+        title="导入导出",
+        sources=vocab.values(vocab.Source),
+        limit_mb=_import_limit(request) / 1_000_000,
+        exports=[(fmt, f"/api/export/ledger?format={fmt}") for fmt in ("xlsx", "csv", "gpkg")]
+        if allowed("export:read", principal.role)
+        else [],
+        form_errors={},
+        default_source="",
+    )
+    context.update(extra)
+    return context
+
+
+def _import_errors(raw: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {
+        k: {"zh": IMPORT_ERRORS_ZH.get(k, IMPORT_ERRORS_ZH[""]), "en": v} for k, v in raw.items()
+    }
+
+
+def _report_context(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    report: LedgerImportReport,
+    **extra: Any,
+) -> dict[str, Any]:
+    counts = report.counts()
+    context = _import_context(request, principal, session)
+    context.update(
+        report=report,
+        counts=counts,
+        applicable=counts["imported"] + counts["updated"],
+        digest="",
+        fingerprint=staging.fingerprint(report),
+        applied=not report.dry_run,
+    )
+    context.update(extra)
+    return context
+
+
+@router.get("/import", response_class=HTMLResponse, summary="Import an Excel ledger (导入)")
+def import_page(request: Request, principal: Importer, session: SessionDep) -> HTMLResponse:
+    return page(request, "import.html", _import_context(request, principal, session))
+
+
+def _source_of(raw: str) -> tuple[str | None, str]:
+    """The default source picked (None: none), or an error."""
+    raw = raw.strip()
+    if not raw:
+        return None, ""
+    if raw not in vocab.values(vocab.Source):
+        return None, f"unknown source {raw!r}"
+    return raw, ""
+
+
+@router.post("/import/preview", response_class=HTMLResponse)
+async def import_preview(
+    request: Request, principal: Importer, session: SessionDep, engine: EngineDep
+) -> Response:
+    """Check the uploaded workbook in a dry run and show what each row would become."""
+    form = await request.form(max_files=1, max_fields=10)
+    source, source_error = _source_of(str(form.get("default_source", "")))
+    errors: dict[str, str] = {}
+    if source_error:
+        errors["default_source"] = source_error
+    part = form.get("file")
+    data, filename = b"", ""
+    if not isinstance(part, UploadFile) or not part.filename:
+        errors["file"] = "choose the Excel ledger (.xlsx) to upload"
+    else:
+        limit = _import_limit(request)
+        data, filename = await part.read(limit + 1), part.filename
+        try:
+            staging.check_upload(data, filename, limit=limit)
+        except staging.UploadRefused as exc:
+            errors["file"] = str(exc)
+    report = None
+    if not errors:
+        try:
+            report = await run_in_threadpool(
+                run_ledger_import,
+                engine,
+                data,
+                actor=principal.name,
+                filename=filename,
+                dry_run=True,
+                default_source=source,
+            )
+        except LedgerError as exc:
+            errors["file" if getattr(exc, "field", "file") == "file" else "default_source"] = str(
+                exc
+            )
+    if errors or report is None:
+        context = _import_context(
+            request,
+            principal,
+            session,
+            form_errors=_import_errors(errors),
+            default_source=source or "",
+        )
+        return _refused(request, "import.html", context)
+    digest = staging.stage(request.app.state.settings.home, data, filename)
+    context = _report_context(
+        request, principal, session, report, digest=digest, default_source=source or ""
+    )
+    return page(request, "import_report.html", context)
+
+
+@router.post("/import/confirm", response_class=HTMLResponse)
+async def import_confirm(
+    request: Request, principal: Importer, session: SessionDep, engine: EngineDep
+) -> Response:
+    """Apply exactly the previewed file, if its outcomes are still those the preview showed."""
+    form = await request.form(max_files=0, max_fields=10)
+    home = request.app.state.settings.home
+    digest = str(form.get("digest", ""))
+    expected = str(form.get("fingerprint", ""))
+    source, source_error = _source_of(str(form.get("default_source", "")))
+    try:
+        if source_error:
+            raise staging.StagedFileGone(source_error)
+        data, filename = staging.staged(home, digest)
+    except staging.StagedFileGone as exc:
+        context = _import_context(
+            request, principal, session, form_errors=_import_errors({"stale": str(exc)})
+        )
+        return _refused(request, "import.html", context)
+    try:
+        report = await run_in_threadpool(
+            staging.apply_previewed,
+            engine,
+            data,
+            expected=expected,
+            actor=principal.name,
+            filename=filename,
+            default_source=source,
+        )
+    except staging.PreviewChanged as exc:
+        context = _report_context(
+            request,
+            principal,
+            session,
+            exc.report,
+            digest=digest,
+            default_source=source or "",
+            form_errors=_import_errors({"stale": str(exc)}),
+        )
+        return _refused(request, "import_report.html", context)
+    except LedgerError as exc:  # the workbook cannot be read (it was when previewed)
+        context = _import_context(
+            request, principal, session, form_errors=_import_errors({"file": str(exc)})
+        )
+        return _refused(request, "import.html", context)
+    staging.discard(home, digest)
+    context = _report_context(request, principal, session, report, default_source=source or "")
+    counts = context["counts"]
+    zh = f"已导入：新增 {counts['imported']} 条，更新 {counts['updated']} 条"
+    en = f"Imported: {counts['imported']} new, {counts['updated']} updated"
+    context["flash"] = zh if context["lang"] == "zh" else en
+    return page(request, "import_report.html", context)
+
+
+# -- notices ---------------------------------------------------------------------------------
+
+NOTICE_PAGE = 50
+NOTICE_KIND_LABELS = {k: (v[0], v[2]) for k, v in notice_rules.KINDS.items()}
+DELIVERY_LABELS = {
+    "pending": ("待发送", "Pending"),
+    "sent": ("已送达", "Sent"),
+    "failed": ("发送失败", "Failed"),
+    "skipped": ("未发送", "Skipped"),
+}
+
+
+@router.get("/notices", response_class=HTMLResponse, summary="Notices and their delivery (通知)")
+def notices_page(request: Request, principal: Reader, session: SessionDep) -> HTMLResponse:
+    params = request.query_params
+    errors: dict[str, str] = {}
+    kind = params.get("kind") or None
+    if kind is not None and kind not in NOTICE_KIND_LABELS:
+        errors["kind"], kind = "无效的类型 invalid kind", None
+    names = township_names(session)
+    visible = {c: n for c, n in names.items() if principal.can_see(c)}
+    township = params.get("township") or None
+    if township is not None and township not in visible:
+        errors["township"], township = "无效的乡镇 invalid township", None
+    problem = (params.get("problem") or "").strip()[:100] or None
+    since = None
+    if params.get("since"):
+        try:
+            since = date.fromisoformat(params["since"])
+        except ValueError:
+            errors["since"] = "日期格式应为 2026-12-03 a date like 2026-12-03"
+    raw_offset = params.get("offset", "0")
+    offset = int(raw_offset) if raw_offset.isdigit() else 0
+    items, total = list_notices(
+        session,
+        scope=principal.townships,
+        township=[township] if township else None,
+        problem_code=problem,
+        kind=kind,
+        since=since,
+        limit=NOTICE_PAGE,
+        offset=offset,
+    )
+    counts = delivery_counts(session, [i["id"] for i in items])
+    for item in items:
+        item["deliveries"] = counts.get(item["id"], {})
+        item["issued_at"] = to_local(item["issued_at"])
+        item["township_name"] = names.get(item["township_code"] or "", "")
+    clean = {
+        k: v
+        for k, v in (
+            ("kind", kind),
+            ("township", township),
+            ("problem", problem),
+            ("since", since.isoformat() if since else None),
+        )
+        if v
+    }
+    base = "/notices" + (f"?{urlencode(clean)}&" if clean else "?")
+    context = shell(request, principal, session, active="notices")
+    context.update(
+        title="通知",
+        items=items,
+        total=total,
+        clean=clean,
+        errors=errors,
+        townships=visible,
+        kinds=NOTICE_KIND_LABELS,
+        delivery_labels=DELIVERY_LABELS,
+        next_href=f"{base}offset={offset + NOTICE_PAGE}" if offset + NOTICE_PAGE < total else "",
+        prev_href=f"{base}offset={max(offset - NOTICE_PAGE, 0)}" if offset else "",
+        offset=offset,
+    )
+    return page(request, "notices.html", context)
+
+
+@router.get("/notices/{notice_id}", response_class=HTMLResponse, summary="A notice (通知)")
+def notice_page(
+    request: Request, notice_id: int, principal: Reader, session: SessionDep
+) -> HTMLResponse:
+    try:
+        notice, entry = get_notice(session, notice_id)
+    except NotFound:
+        notice, entry = None, None
+    if notice is None or not principal.can_see(notice.township_code):
+        # another township's notice and a missing one answer alike
+        raise HTTPException(404, f"没有这份通知 no notice {notice_id}")
+    if not allowed("notice:manage", principal.role):
+        entry = without_contacts(entry)
+    for d in entry["deliveries"]:
+        for key in ("last_attempt_at", "delivered_at", "next_attempt_at"):
+            d[key] = to_local(d[key])
+    entry["issued_at"] = to_local(entry["issued_at"])
+    context = shell(request, principal, session, active="notices")
+    context.update(
+        title=entry["number"],
+        n=entry,
+        township_name=township_names(session).get(notice.township_code or "", ""),
+        kinds=NOTICE_KIND_LABELS,
+        delivery_labels=DELIVERY_LABELS,
+        pdf=pdf_available(),
+    )
+    return page(request, "notice.html", context)
