@@ -82,7 +82,7 @@ def test_users_page_lists_and_adds(county, db) -> None:  # type: ignore[no-untyp
     assert row.role == "township" and row.townships == [WEST] and row.disabled is False
     page = admin.get(ok.headers["HX-Redirect"])
     assert_clean_page(page)
-    assert "已添加用户" in page.text and "user_added" in page.text
+    assert "已添加用户" in page.text and 'data-action-name="user_added">添加用户<' in page.text
     again = admin.post(
         "/admin/users",
         data={"name": "张镇长", "role": "office", "password": NEW_PASSWORD},

@@ -70,6 +70,20 @@ USER_DONE = {
     ),
     "revoked": ("已吊销令牌", "Token revoked"),
 }
+AUDIT_LABELS = {
+    "user_added": ("添加用户", "User added"),
+    "role_changed": ("修改角色", "Role changed"),
+    "password_changed": ("修改密码", "Password changed"),
+    "user_disabled": ("停用账号", "Disabled"),
+    "token_created": ("创建令牌", "Token created"),
+    "token_revoked": ("吊销令牌", "Token revoked"),
+    "login": ("登录", "Signed in"),
+    "logout": ("退出", "Signed out"),
+    "login_failed": ("登录失败", "Sign-in refused"),
+    "login_locked": ("锁定期间尝试登录", "Sign-in while locked"),
+    "login_rate_limited": ("登录过于频繁", "Sign-in rate-limited"),
+    "account_locked": ("账号锁定", "Account locked"),
+}
 USER_ERRORS_ZH = {
     "name": "请填写有效且未被使用的用户名",
     "role": "请选择有效的角色",
@@ -187,6 +201,8 @@ def _user_context(
     events = users.user_events(session, name)
     for e in events:
         e["at"] = to_local(e["at"])
+        zh, en = AUDIT_LABELS.get(e["action"], (e["action"], e["action"]))
+        e["label"] = zh if context["lang"] == "zh" else en
     context.update(
         title=f"用户 {name}",
         u=user,
