@@ -154,6 +154,13 @@ def test_disable_ends_tokens_and_self_disable_is_refused(county, db) -> None:  #
     assert admin.get("/api/users/root-admin").json()["disabled"] is False
     assert admin.get("/auth/me").status_code == 200
     assert _events(db, "zhang")[-1] == "user_disabled:root-admin"
+    # enabled again: the password works, the ended token stays ended
+    again = admin.post("/api/users/zhang/enable")
+    assert again.status_code == 200 and again.json()["disabled"] is False
+    assert own.get("/auth/me").status_code == 401
+    with Session(db) as s, s.begin():
+        assert auth.verify_password(s, name="zhang", password=PASSWORD).name == "zhang"
+    assert _events(db, "zhang")[-1] == "user_enabled:root-admin"
 
 
 def test_reset_password_ends_sessions_and_tokens(county, db) -> None:  # type: ignore[no-untyped-def]
@@ -191,6 +198,7 @@ def test_only_admins(county, db, role: str) -> None:  # type: ignore[no-untyped-
         ("GET", "/api/users/zhang", None),
         ("PUT", "/api/users/zhang/role", {"role": "admin"}),
         ("POST", "/api/users/zhang/disable", None),
+        ("POST", "/api/users/zhang/enable", None),
         ("POST", "/api/users/zhang/password", {"password": NEW_PASSWORD}),
         ("GET", "/api/users/zhang/tokens", None),
         ("POST", "/api/users/zhang/tokens", {}),

@@ -159,6 +159,11 @@ def test_user_page_role_password_disable_and_tokens(county, db) -> None:  # type
     assert _user(db, "li").disabled is True
     page = admin.get("/admin/users/li?done=disabled")
     assert "已停用" in page.text and 'data-action="disable"' not in page.text
+    enabled = admin.post(
+        "/admin/users/li/enable", data={"version": _version(page.text, "enable")}, headers=HX
+    )
+    assert enabled.headers["HX-Redirect"].endswith("done=enabled")
+    assert _user(db, "li").disabled is False
     with db.connect() as conn:
         actions = (
             conn.execute(
@@ -173,7 +178,33 @@ def test_user_page_role_password_disable_and_tokens(county, db) -> None:  # type
         "token_revoked",
         "password_changed",
         "user_disabled",
+        "user_enabled",
     ]
+
+
+def test_an_admin_resetting_their_own_password_stays_signed_in(county, db) -> None:  # type: ignore[no-untyped-def]
+    app, admin = county
+    mine, other = TestClient(app, headers=HTML), TestClient(app, headers=HTML)
+    for client in (mine, other):
+        client.post("/auth/login", data={"name": "root-admin", "password": PASSWORD})
+        assert client.get("/auth/me", headers={"Accept": "application/json"}).status_code == 200
+    html = mine.get("/admin/users/root-admin").text
+    csrf = mine.cookies.get("lookback_csrf")
+    no_csrf = mine.post(
+        "/admin/users/root-admin/password",
+        data={"password": NEW_PASSWORD, "version": _version(html, "password")},
+    )
+    assert no_csrf.status_code == 403  # a session's form needs its CSRF token
+    reset = mine.post(
+        "/admin/users/root-admin/password",
+        data={"password": NEW_PASSWORD, "version": _version(html, "password")},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
+    assert reset.headers["HX-Redirect"].endswith("done=password")
+    json = {"Accept": "application/json"}
+    assert mine.get("/auth/me", headers=json).json()["name"] == "root-admin"
+    assert other.get("/auth/me", headers=json).status_code == 401
+    assert admin.get("/auth/me", headers=json).status_code == 401  # the bearer token ended too
 
 
 def test_admin_cannot_disable_themself_on_the_page(county, db) -> None:  # type: ignore[no-untyped-def]

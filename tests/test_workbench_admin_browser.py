@@ -95,6 +95,19 @@ def test_import_an_excel_ledger_through_the_preview(browser, county, db) -> None
     error = page.locator('[data-field="file"]')
     error.wait_for()
     assert "只能导入 Excel .xlsx 文件" in error.inner_text() and "only Excel" in error.inner_text()
+    # over the limit: refused before it is sent
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.set_input_files(
+        'input[name="file"]',
+        {"name": "大台账.xlsx", "mimeType": XLSX, "buffer": b"PK" + b"\0" * 10_000_100},
+    )
+    page.click('form[data-action="preview"] button[type=submit]')
+    too_big = page.locator("[data-client-error]")
+    too_big.wait_for()
+    page.wait_for_function("document.querySelector('[data-client-error]').textContent != ''")
+    assert "文件过大" in too_big.inner_text() and "10 MB" in too_big.inner_text()
+    assert posts == []
     page.set_input_files(
         'input[name="file"]',
         {"name": "反馈问题台账.xlsx", "mimeType": XLSX, "buffer": messy_workbook()},

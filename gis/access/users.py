@@ -226,13 +226,40 @@ def disable(session: Session, *, name: str, actor: str, version: str | None = No
     return user
 
 
-def reset_password(
-    session: Session, *, name: str, password: str, actor: str, version: str | None = None
-) -> User:
-    """A new password for ``name``; every session and token of theirs ends (auth.set_password)."""
+def enable(session: Session, *, name: str, actor: str, version: str | None = None) -> User:
+    """Enable a disabled (or locked) account again; its ended sessions and tokens stay ended."""
     user = find_user(session, name)
     check_version(user, version)
-    auth.set_password(session, name=name, password=password, actor=actor)
+    before = {"disabled": user.disabled, "locked": user.locked_until is not None}
+    user.disabled, user.failed_logins, user.locked_until = False, 0, None
+    auth.audit(session, actor=actor, action="user_enabled", subject=name, detail=before)
+    session.flush()
+    return user
+
+
+def reset_password(
+    session: Session,
+    *,
+    name: str,
+    password: str,
+    actor: str,
+    version: str | None = None,
+    keep_session: str | None = None,
+) -> User:
+    """A new password for ``name``; every session and token of theirs ends (auth.set_password).
+
+    ``keep_session``: the raw session id of an administrator resetting their own password, so
+    that the browser doing it stays signed in.
+    """
+    user = find_user(session, name)
+    check_version(user, version)
+    auth.set_password(
+        session,
+        name=name,
+        password=password,
+        actor=actor,
+        keep_session=keep_session if name == actor else None,
+    )
     session.flush()
     return user
 

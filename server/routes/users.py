@@ -2,9 +2,9 @@
 
 Add a user with a role, townships and an initial password (the password policy of
 :func:`gis.access.auth.check_password_policy` applies), change role and townships, disable,
-reset the password, list, create and revoke tokens. Disabling and a new password end every
-session and token of that user; a token's secret is shown once, when it is created. Every
-change is audited (``auth_events``). An administrator cannot disable themself.
+reset the password, enable again, list, create and revoke tokens. Disabling and a new
+password end every session and token of that user; a token's secret is shown once, when it is
+created. Every change is audited (``auth_events``). An administrator cannot disable themself.
 """
 
 from __future__ import annotations
@@ -99,6 +99,13 @@ def users_role(principal: Admin, name: UserName, body: RoleChange, session: Sess
 def users_disable(principal: Admin, name: UserName, session: SessionDep) -> dict:
     with committing(session):
         users.disable(session, name=name, actor=principal.name)
+    return users.get_user_dict(session, name)
+
+
+@router.post("/{name}/enable", summary="Enable a disabled or locked user again")
+def users_enable(principal: Admin, name: UserName, session: SessionDep) -> dict:
+    with committing(session):
+        users.enable(session, name=name, actor=principal.name)
     return users.get_user_dict(session, name)
 
 

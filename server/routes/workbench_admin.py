@@ -33,7 +33,7 @@ from gis.notices.summary import delivery_counts
 from layers.workbench import to_local
 from server.deps import EngineDep, SessionDep, committing
 from server.pages import page, shell
-from server.security import Reader, principal_dep
+from server.security import SESSION_COOKIE, Reader, principal_dep
 
 router = APIRouter(tags=["workbench"], include_in_schema=False)
 Admin = principal_dep("user:manage")
@@ -69,12 +69,14 @@ USER_DONE = {
         "Disabled · the user's sessions and tokens have ended",
     ),
     "revoked": ("已吊销令牌", "Token revoked"),
+    "enabled": ("已启用 · 该用户可以重新登录", "Enabled · the user may sign in again"),
 }
 AUDIT_LABELS = {
     "user_added": ("添加用户", "User added"),
     "role_changed": ("修改角色", "Role changed"),
     "password_changed": ("修改密码", "Password changed"),
     "user_disabled": ("停用账号", "Disabled"),
+    "user_enabled": ("启用账号", "Enabled"),
     "token_created": ("创建令牌", "Token created"),
     "token_revoked": ("吊销令牌", "Token revoked"),
     "login": ("登录", "Signed in"),
@@ -235,7 +237,7 @@ def user_page(request: Request, name: str, principal: Admin, session: SessionDep
     return page(request, "user.html", _user_context(request, principal, session, name))
 
 
-USER_ACTIONS = ("role", "password", "disable", "token")
+USER_ACTIONS = ("role", "password", "disable", "enable", "token")
 
 
 @router.post("/admin/users/{name}/{action}", response_class=HTMLResponse)
@@ -288,9 +290,12 @@ async def user_action(
                         password=str(form.get("password", "")),
                         actor=principal.name,
                         version=version,
+                        keep_session=request.cookies.get(SESSION_COOKIE),
                     )
                 elif action == "disable":
                     users.disable(session, name=name, actor=principal.name, version=version)
+                elif action == "enable":
+                    users.enable(session, name=name, actor=principal.name, version=version)
                 else:
                     raw_token, token_record = users.new_token(
                         session, name=name, label=values["label"], days=days, actor=principal.name
@@ -298,7 +303,7 @@ async def user_action(
         except AuthError as exc:
             errors[_user_error_field(exc)] = str(exc)
     if not errors and action != "token":
-        done = {"disable": "disabled"}.get(action, action)
+        done = {"disable": "disabled", "enable": "enabled"}.get(action, action)
         return _done(request, f"/admin/users/{quote(name, safe='')}?done={done}")
     context = _user_context(
         request,
@@ -365,6 +370,7 @@ def _import_context(
         else [],
         form_errors={},
         default_source="",
+        result_flash="",
     )
     context.update(extra)
     return context
@@ -515,7 +521,7 @@ async def import_confirm(
     counts = context["counts"]
     zh = f"已导入：新增 {counts['imported']} 条，更新 {counts['updated']} 条"
     en = f"Imported: {counts['imported']} new, {counts['updated']} updated"
-    context["flash"] = zh if context["lang"] == "zh" else en
+    context["result_flash"] = zh if context["lang"] == "zh" else en
     return page(request, "import_report.html", context)
 
 
