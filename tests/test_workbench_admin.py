@@ -465,3 +465,33 @@ def test_a_township_sees_only_its_notices(notices, db) -> None:  # type: ignore[
     assert west.get("/notices/999999").status_code == 404
     assert west.get(f"/notices/{ids['W-1']}").status_code == 200
     assert west.get("/notices", params={"township": EAST}).text.count("data-notice=") == 1
+
+
+def test_the_pages_speak_english_too(notices, db) -> None:  # type: ignore[no-untyped-def]
+    app, ids = notices
+    admin = TestClient(app, headers={**make_token(db, "admin"), **HTML})
+    admin.cookies.set("lookback_lang", "en")
+    for path, words in (
+        ("/admin/users", ("Add a user", "Initial password", "Active tokens")),
+        ("/admin/users/root-admin", ("Role and townships", "Reset the password", "Tokens")),
+        ("/import", ("Import an Excel ledger", "Upload and preview", "Export the ledger")),
+        ("/notices", ("Notices", "Delivery", "Document")),
+        (f"/notices/{ids['W-1']}", ("Delivery log", "View the document")),
+    ):
+        resp = admin.get(path)
+        assert_clean_page(resp)
+        assert '<html lang="en">' in resp.text
+        for word in words:
+            assert word in resp.text, (path, word)
+        assert "添加用户" not in resp.text and "上传并预览" not in resp.text
+
+
+def test_an_unknown_default_source_is_refused_beside_its_field(county, db) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_excel_ledger import messy_workbook
+
+    _, office = county
+    resp = _preview(office, messy_workbook(), default_source="rumour")
+    assert 'data-field="default_source"' in resp.text and "rumour" in resp.text
+    assert 'name="digest"' not in resp.text and _problems(db) == []
+    ok = _preview(office, messy_workbook(), default_source="provincial")
+    assert 'name="digest"' in ok.text and 'name="default_source" value="provincial"' in ok.text
