@@ -39,8 +39,10 @@ from server.routes import (
     rebounds,
     reports,
     townships,
+    users,
     wall,
     workbench,
+    workbench_admin,
     workbench_queues,
 )
 from server.security import (
@@ -133,6 +135,8 @@ def create_app(
     app.include_router(docs.router)
     app.include_router(workbench.router)
     app.include_router(workbench_queues.router)
+    app.include_router(users.router)
+    app.include_router(workbench_admin.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

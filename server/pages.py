@@ -51,6 +51,9 @@ def menu_for(principal: Principal) -> list[MenuItem]:
         ("rebounds", "疑似反弹", "Suspected rebounds", "/rebounds", "read"),
         ("complaints", "信访", "Complaints", "/complaints", "read"),
         ("reports", "报告", "Reports", reports, "read"),
+        ("notices", "通知", "Notices", "/notices", "read"),
+        ("import", "导入导出", "Import/Export", "/import", "import:write"),
+        ("users", "用户", "Users", "/admin/users", "user:manage"),
         ("docs", "接口", "API", "/docs", "read"),
     ]
     return [
