@@ -25,6 +25,7 @@ from server.routes import (
     campaigns,
     complaints,
     docs,
+    evidence,
     field,
     geojson,
     health,
@@ -117,6 +118,7 @@ def create_app(
     app.include_router(maps.router)
     app.include_router(geojson.router)
     app.include_router(problems.router)
+    app.include_router(evidence.router)
     app.include_router(complaints.router)
     app.include_router(lookbacks.router)
     app.include_router(rebounds.router)
