@@ -42,6 +42,7 @@ from server.routes import (
     townships,
     wall,
     workbench,
+    workbench_evidence,
 )
 from server.security import (
     BodyLimitMiddleware,
@@ -133,6 +134,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(docs.router)
     app.include_router(workbench.router)
+    app.include_router(workbench_evidence.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -58,14 +58,21 @@ def too_large(limit: int) -> docs.EvidenceTooLarge:
     )
 
 
-async def read_evidence_form(request: Request, limit: int) -> dict[str, Any]:
-    """The multipart form's ``file`` (bytes and name), ``kind`` and ``note``; refusals say why."""
+async def read_evidence_form(
+    request: Request, limit: int, *, refuse_declared: bool = True
+) -> dict[str, Any]:
+    """The multipart form's ``file`` (bytes and name), ``kind``, ``note`` and ``version``.
+
+    A declared length over the limit is refused before reading (``refuse_declared``); the page
+    reads such a body anyway (the middleware caps it) so that the browser gets its answer.
+    """
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(
             415, "请用 multipart/form-data 上传（file、kind、note） send multipart/form-data"
         )
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
+    over = declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD
+    if over and refuse_declared:
         raise too_large(limit)
     form = await request.form(max_files=1, max_fields=10)
     try:
@@ -79,6 +86,7 @@ async def read_evidence_form(request: Request, limit: int) -> dict[str, Any]:
             "filename": name,
             "kind": str(form.get("kind") or "").strip(),
             "note": str(form.get("note") or ""),
+            "version": str(form.get("version") or ""),
             "has_file": isinstance(part, UploadFile),
         }
     finally:
