@@ -80,7 +80,7 @@ def test_an_upload_is_listed_by_kind_with_a_thumbnail_or_a_link(towns, db) -> No
     west = client(app, tokens["west"])
     resp = send(west, "W-1", files.pdf(), "整改方案.pdf", "plan", note="第一稿")
     assert resp.status_code == 200, resp.text[:300]
-    assert resp.headers["hx-redirect"] == "/ledger/W-1?done=evidence#evidence"
+    assert resp.headers["hx-redirect"] == "/ledger/W-1?done=evidence"
     assert send(west, "W-1", files.image("PNG"), "后.png", "after_photo").status_code == 200
     with db.connect() as conn:
         rows = conn.execute(
@@ -193,7 +193,7 @@ def test_milestones_added_by_the_office_claimed_by_the_township_confirmed(towns,
         "/ledger/L-1/milestones",
         data={"version": version_of(page), "title": "完成截污管网一期", "due_date": LATER},
     )
-    assert ok.headers["hx-redirect"] == "/ledger/L-1?done=milestone_added#milestones"
+    assert ok.headers["hx-redirect"] == "/ledger/L-1?done=milestone_added"
     # a township may not add one, even to its own problem
     denied = west.post(
         "/ledger/L-1/milestones",
@@ -217,7 +217,7 @@ def test_milestones_added_by_the_office_claimed_by_the_township_confirmed(towns,
         f"/ledger/L-1/milestones/{mid}/met",
         data={"version": version_of(page), "met_on": "2026-03-04", "note": "一期已完工"},
     )
-    assert claim.headers["hx-redirect"] == "/ledger/L-1?done=milestone_claimed#milestones"
+    assert claim.headers["hx-redirect"] == "/ledger/L-1?done=milestone_claimed"
     page = west.get("/ledger/L-1?done=milestone_claimed").text
     assert "等待督察办确认" in page
     assert re.search(r'data-testid="milestone" data-state="claimed"', page)
@@ -229,7 +229,7 @@ def test_milestones_added_by_the_office_claimed_by_the_township_confirmed(towns,
         f"/ledger/L-1/milestones/{mid}/met",
         data={"version": version_of(page), "met_on": "2026-03-04"},
     )
-    assert done.headers["hx-redirect"] == "/ledger/L-1?done=milestone_met#milestones"
+    assert done.headers["hx-redirect"] == "/ledger/L-1?done=milestone_met"
     page = office.get("/ledger/L-1").text
     assert re.search(r'data-testid="milestone" data-state="met"', page)
     history = page.split('id="history"')[1]

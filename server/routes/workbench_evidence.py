@@ -69,8 +69,9 @@ def problem_sections(
     }
 
 
-def _done(request: Request, code: str, what: str, anchor: str) -> Response:
-    target = f"/ledger/{code}?done={what}#{anchor}"
+def _done(request: Request, code: str, what: str) -> Response:
+    # no #fragment: from the same address with one, the browser would not reload the page
+    target = f"/ledger/{code}?done={what}"
     if request.headers.get("hx-request"):
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -129,7 +130,7 @@ async def evidence_form(
         except docs.EvidenceRefused as exc:
             errors[exc.field] = _pair(exc.zh, exc.en)
     if not errors:
-        return _done(request, code, "evidence", "evidence")
+        return _done(request, code, "evidence")
     return await run_in_threadpool(
         _refused, request, principal, session, code, today, "evidence_form.html",
         {"evidence_errors": errors, "evidence_values": values},
@@ -180,7 +181,7 @@ async def milestone_add_form(
             field = exc.field if exc.field == "due_date" else ""
             errors[field] = _pair(zh if en else "阶段性目标只适用于长期坚持类问题", en or zh)
     if not errors:
-        return _done(request, code, "milestone_added", "milestones")
+        return _done(request, code, "milestone_added")
     return _refused(
         request, principal, session, code, today, "milestone_add_form.html",
         {"milestone_errors": errors, "milestone_values": values, "milestone_form": "add"},
@@ -229,9 +230,7 @@ async def milestone_met_form(
             zh, _, en = str(exc).partition(" / ")
             errors["met_on" if exc.field == "met_on" else ""] = _pair(zh, en or zh)
     if not errors:
-        return _done(
-            request, code, "milestone_claimed" if claimed else "milestone_met", "milestones"
-        )
+        return _done(request, code, "milestone_claimed" if claimed else "milestone_met")
     return _refused_met(
         request, principal, session, code, today, milestone_id,
         {"milestone_errors": errors, "milestone_values": values,
