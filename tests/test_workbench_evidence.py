@@ -99,6 +99,7 @@ def test_an_upload_is_listed_by_kind_with_a_thumbnail_or_a_link(towns, db) -> No
     assert f'<img class="thumb" src="/api/problems/W-1/evidence/{photo_id}/file"' in after_block
     history = html.split('id="history"')[1]
     assert "上传证据材料" in history and "张镇长" in history and "第一稿" in history
+    assert f"证据材料: — → 整改方案 #{plan_id} 整改方案.pdf" in history
     # the thumbnail's URL serves the image to the page's user
     got = client(app, tokens["west"], {}).get(f"/api/problems/W-1/evidence/{photo_id}/file")
     assert got.status_code == 200 and got.content == files.image("PNG")

@@ -355,6 +355,11 @@ def _show_value(field: str, value: Any, lang: str) -> str:
 
     if value is None or value == "":
         return "—"
+    if field == "evidence" and isinstance(value, dict):  # 整改方案 #3 方案.pdf
+        from gis.ledger.evidence import KIND_LABELS
+
+        zh, en = KIND_LABELS.get(str(value.get("kind")), ("附件", "File"))
+        return f"{zh if lang == 'zh' else en} #{value.get('id')} {value.get('filename', '')}"
     if field in VALUE_ENUMS:
         return label(VALUE_ENUMS[field], value, lang)
     if isinstance(value, dict):
