@@ -249,3 +249,19 @@ def test_milestones_added_by_the_office_claimed_by_the_township_confirmed(towns,
         f"/ledger/L-1/milestones/{mid}/met", data={"version": "x", "met_on": "2026-03-04"}
     )
     assert east.status_code == 403
+
+
+def test_hostile_names_and_notes_stay_text(towns) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    west = client(app, tokens["west"])
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    resp = send(west, "W-1", files.image("PNG"), hostile + ".png", "before_photo", note=hostile)
+    assert resp.status_code == 200 and "hx-redirect" in resp.headers
+    page = client(app, tokens["west"], HTML).get("/ledger/W-1")
+    assert_clean_page(page)
+    assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    item = client(app, tokens["west"], {}).get("/api/problems/W-1/evidence").json()["items"][0]
+    got = client(app, tokens["west"], {}).get(item["url"])
+    assert got.status_code == 200 and "<" not in got.headers["content-disposition"]
+    assert got.headers["content-security-policy"] == "default-src 'none'; sandbox"
