@@ -171,6 +171,12 @@ def test_the_closure_form_offers_the_documents_with_their_kind(towns) -> None:  
         data={"version": version_of(page), "attachment_ids": [ids["plan"], ids["after_photo"]]},
     )
     assert resp.headers["hx-redirect"] == "/ledger/W-1?done=apply_closure"
+    # the office sees which documents the application cites, with their kind, as links
+    shown = client(app, tokens["office"], HTML).get("/ledger/W-1").text
+    cited = shown.split('data-testid="cited"')[1].split("</ul>")[0]
+    plan_href = f'href="/api/problems/W-1/evidence/{ids["plan"]}/file"'
+    assert f'整改方案 #{ids["plan"]} · <a {plan_href}' in cited
+    assert f'整改后照片 #{ids["after_photo"]}' in cited
 
 
 def test_milestones_added_by_the_office_claimed_by_the_township_confirmed(towns, db) -> None:  # type: ignore[no-untyped-def]
