@@ -98,7 +98,9 @@ def test_township_uploads_and_applies_office_checks_and_approves(browser, rectif
     # the office checks on site and approves with its password
     context, page, watch = sign_in(browser, server, "李主任")
     page.goto(server.url + "/ledger/W-9", wait_until="networkidle")
-    assert "2 " in page.locator("#closure").inner_text()  # two attachments cited
+    cited = page.locator('[data-testid="cited"] li')  # the office sees what is cited
+    assert cited.count() == 2
+    assert "整改方案 #" in cited.nth(0).inner_text() and "整改后照片 #" in cited.nth(1).inner_text()
     check = page.locator('form[data-action="record_check"]')
     check.locator('input[value="yes"]').check()
     check.locator("textarea").fill("现场核查整改到位")
