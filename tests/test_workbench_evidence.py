@@ -271,3 +271,16 @@ def test_hostile_names_and_notes_stay_text(towns) -> None:  # type: ignore[no-un
     got = client(app, tokens["west"], {}).get(item["url"])
     assert got.status_code == 200 and "<" not in got.headers["content-disposition"]
     assert got.headers["content-security-policy"] == "default-src 'none'; sandbox"
+
+
+def test_the_sections_speak_english_in_the_en_view(towns) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    office = client(app, tokens["office"], HTML)
+    office.cookies.set("lookback_lang", "en")
+    html = office.get("/ledger/L-1").text
+    evidence = html.split('id="evidence"')[1].split('id="history"')[0]
+    for _, en in docs.KIND_LABELS.values():
+        assert en in evidence
+    assert "Upload evidence" in evidence and "整改前照片" not in evidence
+    milestones = html.split('id="milestones"')[1].split("</section>")[0]
+    assert "Add a milestone" in milestones and "阶段性目标" not in milestones
