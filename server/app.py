@@ -25,6 +25,7 @@ from server.routes import (
     campaigns,
     complaints,
     docs,
+    evidence,
     field,
     geojson,
     health,
@@ -43,6 +44,7 @@ from server.routes import (
     wall,
     workbench,
     workbench_admin,
+    workbench_evidence,
     workbench_queues,
 )
 from server.security import (
@@ -120,6 +122,7 @@ def create_app(
     app.include_router(maps.router)
     app.include_router(geojson.router)
     app.include_router(problems.router)
+    app.include_router(evidence.router)
     app.include_router(complaints.router)
     app.include_router(lookbacks.router)
     app.include_router(rebounds.router)
@@ -137,6 +140,7 @@ def create_app(
     app.include_router(workbench_queues.router)
     app.include_router(users.router)
     app.include_router(workbench_admin.router)
+    app.include_router(workbench_evidence.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -473,7 +473,7 @@ def test_photo_upload_is_content_addressed_and_idempotent(client, db, tmp_path) 
 
 
 def test_photo_is_fsynced_before_the_answer(client, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import gis.field.photos
+    import gis.db.blobs
 
     synced: list[str] = []
     real_fsync = os.fsync
@@ -482,7 +482,7 @@ def test_photo_is_fsynced_before_the_answer(client, monkeypatch, tmp_path) -> No
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
         real_fsync(fd)
 
-    monkeypatch.setattr(gis.field.photos.os, "fsync", spy)
+    monkeypatch.setattr(gis.db.blobs.os, "fsync", spy)
     body = payload()
     post(client, body)
     data = make_jpeg(colour="red")

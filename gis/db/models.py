@@ -237,6 +237,10 @@ class Complaint(Base):
     geom: Mapped[Any | None] = mapped_column(geometry("POINT"))
 
 
+# Kinds of a problem's evidence documents (证据材料); labels in gis.ledger.evidence.
+EVIDENCE_KINDS = ("before_photo", "after_photo", "plan", "acceptance", "other")
+
+
 class Attachment(Base):
     """A photo or document, stored on disk by content hash, linked to what it evidences."""
 
@@ -252,6 +256,22 @@ class Attachment(Base):
             "sha256",
             unique=True,
             postgresql_where="inspection_id IS NOT NULL",
+        ),
+        # evidence documents (migration 0009): typed, one per content per problem
+        CheckConstraint(
+            "kind IS NULL OR kind IN (" + ", ".join(f"'{k}'" for k in EVIDENCE_KINDS) + ")",
+            name="evidence_kind_valid",
+        ),
+        CheckConstraint(
+            "kind IS NULL OR (problem_id IS NOT NULL AND inspection_id IS NULL)",
+            name="evidence_of_a_problem",
+        ),
+        Index(
+            "attachments_problem_evidence_sha",
+            "problem_id",
+            "sha256",
+            unique=True,
+            postgresql_where="kind IS NOT NULL",
         ),
     )
 
@@ -271,6 +291,10 @@ class Attachment(Base):
     exif_lat: Mapped[float | None] = mapped_column(Float)
     uploaded_by: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # NULL for an inspection's photo; one of EVIDENCE_KINDS for a problem's evidence document
+    kind: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class Event(Base):

@@ -65,7 +65,8 @@ def problem_evidence(session: Session, code: str) -> dict[str, list[dict[str, An
     """Attachments and inspections of a problem that a closure application can cite."""
     attachments = session.execute(
         text(
-            "SELECT a.id, a.filename, a.media_type, a.size_bytes, a.uploaded_by, a.created_at"
+            "SELECT a.id, a.filename, a.media_type, a.size_bytes, a.uploaded_by, a.created_at,"
+            " a.kind, a.note"
             " FROM attachments a JOIN problems p ON p.id = a.problem_id"
             " WHERE p.code = :c ORDER BY a.id"
         ),

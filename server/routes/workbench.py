@@ -290,6 +290,8 @@ EVENT_LABELS = {
     "updated": ("修改字段", "Fields changed"),
     "milestone_added": ("新增阶段性目标", "Milestone added"),
     "milestone_met": ("阶段性目标完成", "Milestone met"),
+    "milestone_claimed": ("报告阶段性目标完成", "Milestone reported met"),
+    "evidence_added": ("上传证据材料", "Evidence added"),
     **{name: (a.zh, a.en) for name, a in ACTIONS.items()},
 }
 FIELD_LABELS = {
@@ -312,6 +314,7 @@ FIELD_LABELS = {
     "supervising_leader": ("督办领导", "Supervising leader"),
     "notice_ends_on": ("公示截止", "Public notice ends"),
     "milestone": ("阶段性目标", "Milestone"),
+    "evidence": ("证据材料", "Evidence"),
 }
 VALUE_ENUMS = {
     "status": "Status",
@@ -330,6 +333,11 @@ NEXT_STEP = {
     "end_public_notice": ("公示期满，已销号", "Public notice over · closed"),
     "rebound": ("已认定反弹 · 需重新整改", "Marked rebounded · reopen with a new deadline"),
     "reopen": ("已重新整改", "Reopened for rectification"),
+    # the evidence and milestone forms (server.routes.workbench_evidence)
+    "evidence": ("已上传证据材料 · 申请销号时可选用", "Evidence uploaded · cite it in the closure"),
+    "milestone_added": ("已新增阶段性目标 · 按期对账", "Milestone added · reconciled when due"),
+    "milestone_met": ("已确认阶段性目标完成", "Milestone confirmed as met"),
+    "milestone_claimed": ("已报告完成 · 等待督察办确认", "Reported met · the office confirms next"),
 }
 FIELD_ERRORS_ZH = {
     "deadline": "请填写有效的整改期限（不早于今天）",
@@ -347,6 +355,11 @@ def _show_value(field: str, value: Any, lang: str) -> str:
 
     if value is None or value == "":
         return "—"
+    if field == "evidence" and isinstance(value, dict):  # 整改方案 #3 方案.pdf
+        from gis.ledger.evidence import KIND_LABELS
+
+        zh, en = KIND_LABELS.get(str(value.get("kind")), ("附件", "File"))
+        return f"{zh if lang == 'zh' else en} #{value.get('id')} {value.get('filename', '')}"
     if field in VALUE_ENUMS:
         return label(VALUE_ENUMS[field], value, lang)
     if isinstance(value, dict):
@@ -440,6 +453,9 @@ def _problem_context(
         form_action="",
         version=str(record["updated_at"]),
     )
+    from server.routes.workbench_evidence import problem_sections  # it imports this module
+
+    context.update(problem_sections(request, session, record, principal, today))
     return context
 
 
