@@ -468,6 +468,30 @@ def test_a_historic_closure_keeps_its_date_and_a_closure_claim_awaits_the_check(
     assert stored["H-2"]["status"] == "awaiting_verification"
 
 
+def test_rows_under_a_merged_code_add_their_measures_to_one_problem(towns: Engine) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["问题编号", "问题来源", "属地", "问题类别", "问题描述", "整改措施", "整改时限"])
+    ws.append(["M-1", "省级环保督察", "西镇", "扬尘", "砂石料场扬尘", "1.覆盖料堆", "2026-06-30"])
+    ws.append([None, None, None, None, None, "2.硬化道路", None])
+    ws.append([None, None, None, None, None, "3.安装喷淋", None])
+    ws.append(["M-2", "省级环保督察", "西镇", "扬尘", "道路扬尘", "洒水", "2026-06-30"])
+    for col in "ABCDEG":
+        ws.merge_cells(f"{col}2:{col}4")
+    out = io.BytesIO()
+    wb.save(out)
+    report = run(towns, out.getvalue())
+    rows = report.by_row()
+    assert [(r, rows[r].outcome, rows[r].code) for r in (2, 3, 4, 5)] == [
+        (2, "imported", "M-1"), (3, "merged", "M-1"), (4, "merged", "M-1"), (5, "imported", "M-2")
+    ]
+    assert "continues row 2" in rows[3].notes[0]
+    assert report.counts()["merged"] == 2 and report.counts()["rejected"] == 0
+    assert ledger(towns)["M-1"]["measures"] == "1.覆盖料堆\n2.硬化道路\n3.安装喷淋"
+    again = run(towns, out.getvalue())
+    assert again.by_row()[2].outcome == "unchanged"
+
+
 def test_an_imported_claim_goes_through_the_procedure_or_is_withdrawn(towns: Engine) -> None:
     from gis.ledger.writes import transition
 
@@ -631,6 +655,7 @@ def test_upload_endpoint(client: TestClient, towns: Engine) -> None:
         "imported": 11,
         "updated": 0,
         "unchanged": 0,
+        "merged": 0,
         "skipped": 7,
         "rejected": 5,
     }

@@ -52,7 +52,7 @@ from gis.ledger.writes import (
 
 log = logging.getLogger("lookback.excel")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-OUTCOMES = ("imported", "updated", "unchanged", "skipped", "rejected")
+OUTCOMES = ("imported", "updated", "unchanged", "merged", "skipped", "rejected")
 HEADER_SCAN_ROWS = 30
 # What an uploaded workbook may hold (see docs/excel.md): a ledger is a few thousand rows.
 MAX_SHEET_ROWS = 20_000
@@ -531,6 +531,8 @@ class _Sheet:
     header_rows: int  # 1, or 2 with a sub-header row (经度 / 纬度 under 坐标)
     columns: dict[str, int]  # field -> 0-based column
     headers: dict[str, str]  # field -> header text
+    # (row, 0-based column) of a cell filled down from a vertical merge -> the merge's top row
+    merged: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
 def _check_archive(data: bytes) -> None:
@@ -599,8 +601,9 @@ def _merged_ranges(ws: Any) -> list[CellRange]:
     return ranges
 
 
-def _grid(ws: Any) -> list[list[Any]]:
-    """The sheet's values, each vertical merge's value repeated down its first column.
+def _grid(ws: Any) -> tuple[list[list[Any]], dict[tuple[int, int], int]]:
+    """The sheet's values, each vertical merge's value repeated down its first column, and the
+    cells so filled ((row, 0-based column) -> the merge's top row).
 
     Reads at most :data:`MAX_SHEET_ROWS` × :data:`MAX_SHEET_COLUMNS` cells: a sheet that declares
     or holds more is refused before (declared) or as soon as (real) the cap is passed.
@@ -618,6 +621,7 @@ def _grid(ws: Any) -> list[list[Any]]:
         width = max(width, len(row))
     for row in grid:
         row.extend([None] * (width - len(row)))
+    filled: dict[tuple[int, int], int] = {}
     for rng in _merged_ranges(ws):
         top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(grid) else None
         if rng.min_row <= len(grid) and rng.min_col - 1 >= len(grid[rng.min_row - 1]):
@@ -626,9 +630,10 @@ def _grid(ws: Any) -> list[list[Any]]:
             row = grid[r - 1]
             if rng.min_col - 1 < len(row):
                 row[rng.min_col - 1] = top
+                filled[(r, rng.min_col - 1)] = rng.min_row
     while grid and all(is_blank(v) for v in grid[-1]):
         grid.pop()
-    return grid
+    return grid, filled
 
 
 def _header_fields(row: list[Any]) -> dict[str, int]:
@@ -641,7 +646,7 @@ def _header_fields(row: list[Any]) -> dict[str, int]:
 
 
 def _find_header(ws: Any) -> _Sheet | None:
-    grid = _grid(ws)
+    grid, filled = _grid(ws)
     best: tuple[int, dict[str, int]] | None = None
     for idx, row in enumerate(grid[:HEADER_SCAN_ROWS]):
         found = _header_fields(row)
@@ -666,7 +671,7 @@ def _find_header(ws: Any) -> _Sheet | None:
         name: clean_text(grid[idx + (1 if name in extra else 0)][col]).replace("\n", "")
         for name, col in columns.items()
     }
-    return _Sheet(ws.title, grid, idx + 1, 2 if extra else 1, columns, headers)
+    return _Sheet(ws.title, grid, idx + 1, 2 if extra else 1, columns, headers, filled)
 
 
 def read_sheet(data: bytes) -> _Sheet:
@@ -1192,7 +1197,12 @@ def import_ledger(
     seen: dict[str, int] = {}
     code_col = sheet.columns["code"]
     desc_col = sheet.columns.get("description")
+    continuations = _continuations(sheet, first_data)
+    written: dict[int, RowOutcome] = {}
     for row_no in range(first_data, len(sheet.grid) + 1):
+        if row_no in continuations:
+            report.rows.append(_continuation(sheet, row_no, continuations[row_no], written))
+            continue
         cells = sheet.grid[row_no - 1]
         code_cell = cells[code_col] if code_col < len(cells) else None
         desc_cell = cells[desc_col] if desc_col is not None and desc_col < len(cells) else None
@@ -1216,10 +1226,59 @@ def import_ledger(
         parsed_or_reject = _parse_or_reject(sheet, row_no, cells, towns, default_source, code)
         if isinstance(parsed_or_reject, RowOutcome):
             report.rows.append(parsed_or_reject)
+            written[row_no] = parsed_or_reject
             continue
+        _add_continued_measures(sheet, parsed_or_reject, continuations)
         context = _Context(session, towns, actor, at, today, _event_reason(filename, row_no))
-        report.rows.append(_write_row(context, parsed_or_reject))
+        written[row_no] = _write_row(context, parsed_or_reject)
+        report.rows.append(written[row_no])
     return report
+
+
+def _continuations(sheet: _Sheet, first_data: int) -> dict[int, int]:
+    """Rows whose 问题编号 comes from a merged cell begun on an earlier data row: one problem
+    written over several rows (one measure per row). Row -> the problem's first row."""
+    code_col = sheet.columns["code"]
+    return {
+        row: top
+        for (row, col), top in sheet.merged.items()
+        if col == code_col and top >= first_data and row <= len(sheet.grid)
+    }
+
+
+def _add_continued_measures(sheet: _Sheet, parsed: _Parsed, continuations: dict[int, int]) -> None:
+    """A problem's measures with those of its continuation rows, in order, each once."""
+    col = sheet.columns.get("measures")
+    rows = sorted(r for r, top in continuations.items() if top == parsed.row)
+    if col is None or not rows:
+        return
+    parts = [parsed.texts["measures"]] if parsed.texts.get("measures") else []
+    for r in rows:
+        cells = sheet.grid[r - 1]
+        value = cells[col] if col < len(cells) else None
+        text_ = clean_text(value) if not is_blank(value) else ""
+        if text_ and text_ not in parts:
+            parts.append(text_)
+    if parts:
+        parsed.texts["measures"] = "\n".join(parts)
+
+
+def _continuation(
+    sheet: _Sheet, row_no: int, top: int, written: dict[int, RowOutcome]
+) -> RowOutcome:
+    code = code_text(sheet.grid[top - 1][sheet.columns["code"]])
+    first = written.get(top)
+    if first is None or first.outcome == "rejected":
+        return RowOutcome(
+            row_no, "rejected", code,
+            reason=f"continues row {top} (merged 问题编号), which was not imported"
+            f" / 合并单元格的首行（第{top}行）未导入",
+        )
+    return RowOutcome(
+        row_no, "merged", code,
+        notes=[f"continues row {top} (merged 问题编号 cell): its 整改措施 are added to that"
+               f" problem / 问题编号为合并单元格，措施并入第{top}行"],
+    )
 
 
 def _event_reason(filename: str, row_no: int) -> str:

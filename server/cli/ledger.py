@@ -30,6 +30,7 @@ OUTCOME_STYLE = {
     "imported": "green",
     "updated": "cyan",
     "unchanged": "dim",
+    "merged": "cyan",
     "skipped": "dim",
     "rejected": "bold red",
 }

@@ -49,7 +49,8 @@ async def import_ledger_upload(
         Source | None, Query(description="问题来源 for rows that leave it empty")
     ] = None,
 ) -> dict:
-    """Rows are imported, updated, unchanged, skipped or rejected with the reason (by row)."""
+    """Rows are imported, updated, unchanged, merged (under a merged 问题编号), skipped or
+    rejected with the reason (by row)."""
     data, filename = await _upload(request)
     report = await run_in_threadpool(
         run_ledger_import,
