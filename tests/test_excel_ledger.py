@@ -221,6 +221,12 @@ def run(engine: Engine, data: bytes, **kwargs) -> LedgerImportReport:  # type: i
         ("立行立改", "immediate", None),
         ("立行立改（2026-03-09）", "immediate", date(2026, 3, 9)),
         ("长期坚持", "long_term", None),
+        # The date in force: after an extension, or a span's end.
+        ("2026年6月30日（已延期至2026年12月31日）", "dated", date(2026, 12, 31)),
+        ("2026年6月30日前，经批准延期至2027年3月底", "dated", date(2027, 3, 31)),
+        ("2026年3月至2026年6月", "dated", date(2026, 6, 30)),
+        ("2026.3-2026.9", "dated", date(2026, 9, 30)),
+        ("2026-03-01~2026-06-30", "dated", date(2026, 6, 30)),
         (None, None, None),
         ("/", None, None),
     ],

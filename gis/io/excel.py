@@ -451,6 +451,26 @@ def _date_in(s: str) -> date | None:
     return None
 
 
+# A deadline cell may hold its history: "2026年6月30日（已延期至2026年12月31日）", or a span
+# "2026年3月至2026年6月". The date in force is the one after the extension word, else the
+# span's end.
+_EXTENDED = re.compile(r"(?:延期至|延期到|延长至|延至|推迟至|推迟到|顺延至|调整为|调整至|变更为)")
+_SPAN = re.compile(r"(?:至|到|—|～|~|－|-(?=(?:19|20)\d{2}))")
+
+
+def _date_in_force(s: str) -> date | None:
+    """The deadline in force written in ``s`` (squeezed): after an extension, or a span's end."""
+    parts = _EXTENDED.split(s)
+    if len(parts) > 1:
+        for part in reversed(parts[1:]):
+            if (found := _date_in(part)) is not None:
+                return found
+    for part in reversed(_SPAN.split(s)):
+        if (found := _date_in(part)) is not None:
+            return found
+    return _date_in(s)
+
+
 def parse_deadline(value: Any) -> tuple[str | None, date | None]:
     """(deadline_kind, deadline) of a 整改时限 cell; (None, None) when blank; ValueError if bad."""
     if is_blank(value):
@@ -470,7 +490,7 @@ def parse_deadline(value: Any) -> tuple[str | None, date | None]:
     elif "长期坚持" in s or "长期" in s or "持续推进" in s:
         kind = vocab.DeadlineKind.LONG_TERM.value
     try:
-        found = _date_in(s)
+        found = _date_in_force(s)
     except ValueError as exc:
         raise ValueError(f"{clean_text(value)!r}: {exc}") from None
     if found is None and kind is None and re.fullmatch(r"\d{5}(?:\.0+)?", s):
