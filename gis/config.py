@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     pg_user: str = Field(
         "lookback", description="system user that runs the embedded cluster as root"
     )
+    secret_key: str | None = Field(
+        None,
+        repr=False,  # a key: never in a printed Settings
+        description="Fernet key(s) for secrets at rest, newest first, comma-separated;"
+        " default: <home>/secret.key, created on first use",
+    )
     timezone: str = Field("Asia/Shanghai", description="zone in which deadlines are local dates")
     immediate_window_days: int = Field(7, ge=1, description="deadline of 立行立改 problems")
     complaint_feedback_days: int = Field(7, ge=1, description="feedback deadline of complaints")
@@ -89,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def attachments_dir(self) -> Path:
         return self.home.resolve() / "attachments"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home.resolve() / "secret.key"
 
 
 @lru_cache

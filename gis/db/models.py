@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gis import vocab
+from gis.db.secrets import EncryptedSecrets
 
 SRID = 4490
 
@@ -558,7 +559,8 @@ class NoticeChannel(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    config: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    # credentials encrypted at rest (gis.db.secrets)
+    config: Mapped[dict] = mapped_column(EncryptedSecrets, default=dict, server_default="{}")
     township_code: Mapped[str | None] = mapped_column(
         ForeignKey("townships.code", onupdate="CASCADE", ondelete="SET NULL")
     )

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from gis.db.models import NOTICE_CHANNEL_KINDS, NOTICE_RECIPIENT_ROLES, NoticeChannel, NoticeContact
 from gis.ledger.writes import Conflict, LedgerError, NotFound
@@ -223,6 +224,17 @@ def add_channel(
     session.add(channel)
     session.flush()
     return channel
+
+
+def rekey_channels(session: Session) -> int:
+    """Encrypt every channel's credentials again with the newest key (see gis.db.secrets);
+    returns how many channels were rewritten."""
+    channels = session.scalars(select(NoticeChannel).with_for_update()).all()
+    for channel in channels:
+        channel.config = dict(channel.config)  # read in clear, written with the newest key
+        flag_modified(channel, "config")
+    session.flush()
+    return len(channels)
 
 
 def update_channel(session: Session, channel_id: int, changes: dict[str, Any]) -> NoticeChannel:

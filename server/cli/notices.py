@@ -259,6 +259,20 @@ def channels_list() -> None:
     Console().print(table)
 
 
+@notices_app.command("rekey")
+def rekey() -> None:
+    """Encrypt every channel's credentials again with the newest key (after a key rotation)."""
+    from gis.errors import LookbackError
+    from gis.notices.directory import rekey_channels
+
+    try:
+        with Session(_engine()) as session, session.begin():
+            n = rekey_channels(session)
+    except LookbackError as exc:
+        _fail(str(exc))
+    Console().print(f"{n} 个渠道已用新密钥重新加密 · {n} channel(s) encrypted with the newest key")
+
+
 @channels_app.command("test")
 def channels_test(
     channel: Annotated[str, typer.Argument(help="channel name or id")],
