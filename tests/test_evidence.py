@@ -269,6 +269,9 @@ def test_documents_are_offered_to_a_closure_application_with_their_kind(county, 
 
     app, tokens = county
     west = TestClient(app, headers=tokens["west"])
+    with Session(db) as s, s.begin():
+        ledger.transition(s, "W-1", "assign", actor="office")
+        ledger.transition(s, "W-1", "start", actor="西镇干部")
     plan = upload(west, "W-1", files.docx(), "方案.docx", "plan").json()
     after = upload(west, "W-1", files.image("PNG"), "后.png", "after_photo").json()
     with Session(db) as s:
@@ -277,8 +280,6 @@ def test_documents_are_offered_to_a_closure_application_with_their_kind(county, 
         (plan["id"], "plan"), (after["id"], "after_photo")
     ]
     with Session(db) as s, s.begin():
-        ledger.transition(s, "W-1", "assign", actor="office")
-        ledger.transition(s, "W-1", "start", actor="西镇干部")
         ledger.transition(
             s, "W-1", "apply_closure", actor="西镇干部",
             attachment_ids=[plan["id"], after["id"]],

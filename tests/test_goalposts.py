@@ -172,3 +172,57 @@ def test_every_action_of_the_state_machine_has_exactly_one_handler() -> None:
     from gis.ledger.lifecycle import ACTIONS
 
     assert set(ledger.HANDLERS) == set(ACTIONS)
+
+
+def test_closure_evidence_shows_this_problem_after_its_rectification_began(session) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from tests.factories import add_inspection
+
+    new_problem(session)
+    assigned = T0 + timedelta(days=2)
+    ledger.transition(session, "T-001", "assign", actor="office", now=assigned)
+    ledger.transition(session, "T-001", "start", actor="西镇干部", now=assigned)
+    before = add_inspection(session, "T-001", at=T0 + timedelta(days=1))
+    persists = add_inspection(session, "T-001", finding="persists", at=assigned + timedelta(1))
+    off_site = add_inspection(session, "T-001", at=assigned + timedelta(days=1))
+    session.execute(
+        text("UPDATE inspections SET flags = '[\"off_site\", \"photo_reused\"]' WHERE id = :i"),
+        {"i": off_site},
+    )
+    photo = session.execute(
+        text(
+            "INSERT INTO attachments (sha256, filename, media_type, size_bytes, problem_id, kind,"
+            " created_at) VALUES (repeat('a', 64), '前.jpg', 'image/jpeg', 10,"
+            " (SELECT id FROM problems WHERE code = 'T-001'), 'before_photo', :t) RETURNING id"
+        ),
+        {"t": assigned + timedelta(days=1)},
+    ).scalar_one()
+    refusals = {
+        before: "made before the rectification began",
+        persists: "found 'persists'",
+        off_site: "flagged off_site, photo_reused",
+    }
+    for inspection, why in refusals.items():
+        with pytest.raises(ledger.TransitionError, match=why), session.begin_nested():
+            ledger.transition(
+                session, "T-001", "apply_closure", actor="西镇干部",
+                inspection_ids=[inspection], now=assigned + timedelta(days=3),
+            )  # fmt: skip
+    with pytest.raises(ledger.TransitionError, match="before photo"), session.begin_nested():
+        ledger.transition(
+            session, "T-001", "apply_closure", actor="西镇干部", attachment_ids=[photo],
+            now=assigned + timedelta(days=3),
+        )  # fmt: skip
+    good = add_inspection(session, "T-001", at=assigned + timedelta(days=2))
+    problem = ledger.transition(
+        session, "T-001", "apply_closure", actor="西镇干部", inspection_ids=[good],
+        now=datetime.combine(date(2026, 3, 10), datetime.min.time(), T0.tzinfo),
+    )  # fmt: skip
+    assert problem.status == "awaiting_verification"
+
+
+def test_the_unfit_flags_are_flags_the_field_app_sets() -> None:
+    from gis.field.inspections import FLAGS
+
+    assert ledger.UNFIT_FLAGS <= set(FLAGS)

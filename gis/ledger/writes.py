@@ -409,35 +409,63 @@ def _check_goalpost(
             )
 
 
+# Inspection flags (gis.field.inspections.FLAGS) that make a visit unfit to prove rectification:
+# it was not at the site, its photo was taken elsewhere or already used, or its time is impossible.
+UNFIT_FLAGS = frozenset({"off_site", "exif_far", "photo_reused", "future_time"})
+# Findings that say the problem is there (or another one is): not evidence that it is gone.
+UNFIT_FINDINGS = frozenset({"persists", "rebound", "new_problem"})
+
+
 def _evidence(
     session: Session, problem: Problem, attachment_ids: list[int], inspection_ids: list[int]
 ) -> dict[str, list[int]]:
-    found_att = (
-        set(
-            session.scalars(
-                select(Attachment.id).where(
-                    Attachment.id.in_(attachment_ids), Attachment.problem_id == problem.id
-                )
+    """The evidence a closure application cites, each item checked to show this problem after
+    its rectification began (from assignment, else from its report): no before photos, no
+    "persists" or "rebound" findings, no visit flagged off the site or with a reused or
+    far-away photo, nothing dated before the rectification began."""
+    began = problem.assigned_at or problem.reported_at
+    atts = (
+        session.scalars(
+            select(Attachment).where(
+                Attachment.id.in_(attachment_ids), Attachment.problem_id == problem.id
             )
-        )
+        ).all()
         if attachment_ids
-        else set()
+        else []
     )
-    found_insp = (
-        set(
-            session.scalars(
-                select(Inspection.id).where(
-                    Inspection.id.in_(inspection_ids), Inspection.problem_id == problem.id
-                )
+    insps = (
+        session.scalars(
+            select(Inspection).where(
+                Inspection.id.in_(inspection_ids), Inspection.problem_id == problem.id
             )
-        )
+        ).all()
         if inspection_ids
-        else set()
+        else []
     )
+    found_att = {a.id for a in atts}
+    found_insp = {i.id for i in insps}
     missing = [f"attachment {i}" for i in attachment_ids if i not in found_att]
     missing += [f"inspection {i}" for i in inspection_ids if i not in found_insp]
     if missing:
         raise TransitionError(f"evidence not found for this problem: {', '.join(missing)}")
+    unfit: list[str] = []
+    for a in atts:
+        if a.kind == "before_photo":
+            unfit.append(f"attachment {a.id} is a before photo (整改前照片)")
+        elif began is not None and a.created_at is not None and a.created_at < began:
+            unfit.append(f"attachment {a.id} was uploaded before the rectification began")
+    for i in insps:
+        if i.finding in UNFIT_FINDINGS:
+            unfit.append(f"inspection {i.id} found {i.finding!r}")
+        if bad := sorted(UNFIT_FLAGS.intersection(i.flags or [])):
+            unfit.append(f"inspection {i.id} is flagged {', '.join(bad)}")
+        if began is not None and i.observed_at < began:
+            unfit.append(f"inspection {i.id} was made before the rectification began")
+    if unfit:
+        raise TransitionError(
+            "this evidence does not show the rectification / 证据不能证明已整改: "
+            + "; ".join(unfit)
+        )
     if not found_att and not found_insp:
         raise TransitionError(
             "a closure application needs evidence: attachments (photos, documents) or an"
