@@ -923,3 +923,27 @@ def test_the_cli_manages_contacts_channels_and_runs(
     assert real["deliveries"]["sent"] == 1
     logged = ok("log", "--status", "sent")
     assert "hook" in logged and "1 of 1" in logged
+
+
+def test_a_run_closes_the_problems_whose_public_notice_ended(db: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gis.config import get_settings
+
+    monkeypatch.setenv("LOOKBACK_PUBLIC_NOTICE_DAYS", "7")
+    get_settings.cache_clear()
+    try:
+        with Session(db) as s, s.begin():
+            load_two_townships(s)
+            new_problem(s, "T-001")
+            new_problem(s, "T-002")
+            close(s, "T-001")  # approved: in public notice until 2026-03-09
+            close(s, "T-002")
+        early = run_once(db, today=date(2026, 3, 8), now=at_nine(date(2026, 3, 8)), deliver=False)
+        assert early.closed_after_notice == 0
+        ended = run_once(db, today=date(2026, 3, 9), now=at_nine(date(2026, 3, 9)), deliver=False)
+        assert ended.closed_after_notice == 2 and ended.as_dict()["closed_after_notice"] == 2
+        with Session(db) as s:
+            assert {ledger.get_problem(s, c).status for c in ("T-001", "T-002")} == {"closed"}
+            actors = s.scalars(select(Event.actor).where(Event.action == "end_public_notice"))
+            assert set(actors) == {"公示期满 scheduler"}
+    finally:
+        get_settings.cache_clear()

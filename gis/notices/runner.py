@@ -32,7 +32,7 @@ from gis.db.models import (
     Problem,
 )
 from gis.ledger.deadlines import days_overdue_sql, due_date_sql, local_today, warning_sql
-from gis.ledger.writes import record_event
+from gis.ledger.writes import end_due_public_notices, record_event
 from gis.notices.config import NoticeSettings, get_notice_settings
 from gis.notices.delivery import deliver_due, pending_count, queue_deliveries
 from gis.notices.directory import Subject, channels_for, resolve_recipients
@@ -314,6 +314,7 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
     deliveries: dict[str, int] = field(default_factory=dict)
     pending_deliveries: int = 0
+    closed_after_notice: int = 0  # problems whose 公示 ended, closed by this run
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
@@ -327,6 +328,7 @@ class RunReport:
             "errors": self.errors,
             "deliveries": self.deliveries,
             "pending_deliveries": self.pending_deliveries,
+            "closed_after_notice": self.closed_after_notice,
         }
 
 
@@ -389,6 +391,12 @@ def run_once(
         session.add(run)
         session.flush()
         report.run_id = run.id
+        # A public notice (公示) that has ended closes its problem by itself, before the rules
+        # look at the ledger.
+        with session.begin_nested():
+            report.closed_after_notice = end_due_public_notices(
+                session, actor="公示期满 scheduler", now=at
+            )
         for item in plan(session, day):
             report.planned.append(item.as_dict())
             try:
