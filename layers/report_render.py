@@ -19,7 +19,7 @@ from gis.config import get_settings, get_warning_thresholds
 from gis.reports.bulletin import Bulletin
 from gis.reports.township import TownshipReport
 from layers.assets import external_references
-from layers.report_map import township_map_png, trend_chart_png
+from layers.report_map import band_curve_png, township_map_png, trend_chart_png
 
 TEMPLATES = Path(__file__).parent / "templates"
 ISSUER = "县环保督察整改工作领导小组办公室"
@@ -85,6 +85,9 @@ def render_township_html(report: TownshipReport) -> str:
         r=report,
         map_png=data_uri(township_map_png(report.map)),
         trend_png=data_uri(trend_chart_png(report.trend)),
+        band_png=data_uri(band_curve_png(report.hotspots.band_curve, report.hotspots.band_m))
+        if report.hotspots.available and report.hotspots.band_curve
+        else None,
         footer=f"{report.name} {report.day.isoformat()}",
         **_common(),
     )

@@ -30,7 +30,7 @@ from gis.reports.bulletin import bulletin_period
 from gis.reports.hotspot_cells import county_hotspots
 from gis.reports.periods import add_months, half_month, issue_label
 from gis.reports.township import Change
-from layers.report_map import township_map_png, trend_chart_png
+from layers.report_map import band_curve_png, township_map_png, trend_chart_png
 from layers.report_render import (
     html_to_pdf,
     render_bulletin_html,
@@ -224,13 +224,17 @@ def test_images_are_png_drawn_with_agg(report) -> None:  # type: ignore[no-untyp
     assert matplotlib.get_backend().lower() == "agg"
     assert township_map_png(report.map).startswith(b"\x89PNG")
     assert trend_chart_png(report.trend).startswith(b"\x89PNG")
+    assert band_curve_png(report.hotspots.band_curve, report.hotspots.band_m).startswith(b"\x89PNG")
 
 
 def test_html_is_self_contained(report) -> None:  # type: ignore[no-untyped-def]
     html = render_township_html(report)
     assert not EXTERNAL.findall(html)
     assert "http://" not in html and "https://" not in html
-    assert html.count('src="data:image/png;base64,') == 2
+    # the map, the trend and the band curve (the automatic band's incremental autocorrelation)
+    assert report.hotspots.band_curve and report.hotspots.band_m
+    assert html.count('src="data:image/png;base64,') == 3
+    assert 'data-testid="band-curve"' in html and "增量空间自相关" in html
     assert "<script" not in html.lower()
     assert report.name in html and "Getis-Ord Gi*" in html and "Benjamini" in html
     for row in report.tables[0].rows:

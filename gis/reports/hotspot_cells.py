@@ -74,6 +74,8 @@ class CountyHotspots:
     shape: str | None = None
     n_points: int = 0
     geojson: dict[str, Any] | None = None
+    # the incremental spatial autocorrelation behind the automatic band: band_m, moran_i, z
+    band_curve: list[dict[str, float | None]] = field(default_factory=list)
 
     def for_township(self, code: str) -> list[HotCell]:
         """Cells whose centre lies in township ``code``."""
@@ -123,6 +125,7 @@ def county_hotspots(
         shape=str(result.shape),
         n_points=n,
         geojson=result.to_geojson(),
+        band_curve=list(result.band_curve),
     )
 
 

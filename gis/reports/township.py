@@ -6,7 +6,7 @@ Counts, rates and rank come from :func:`gis.ledger.scorecard.township_scorecard`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import text
@@ -121,6 +121,7 @@ class TownshipHotspots:
     cell_m: float | None
     band_m: float | None
     n_points: int = 0
+    band_curve: list[dict[str, float | None]] = field(default_factory=list)
 
     @property
     def hot_share(self) -> float | None:
@@ -354,6 +355,7 @@ def _hotspots(county: CountyData, code: str, n: int) -> TownshipHotspots:
         cell_m=analysis.cell_m,
         band_m=analysis.band_m,
         n_points=analysis.n_points,
+        band_curve=analysis.band_curve,
     )
 
 
