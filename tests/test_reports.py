@@ -469,3 +469,37 @@ def test_cli_bulletins(tmp_path: Path, cli_env, kind: str, label: str) -> None: 
     )
     assert result.exit_code == 0, result.output
     assert label in out.read_text(encoding="utf-8")
+
+
+def test_township_report_compares_complaint_hot_spots_with_last_month(
+    demo_engine: Engine, county: CountyData, report
+) -> None:  # type: ignore[no-untyped-def]
+    from gis.hotspots.data import PointFilter, compare_hotspots
+
+    change = report.change
+    html = render_township_html(report)
+    assert change.available, change.reason_en  # the demo county has complaints in both months
+    with Session(demo_engine) as session:
+        cmp = compare_hotspots(
+            session, PointFilter(kind="complaints"), today=report.day, by="period"
+        )
+    mine = [k for k, o in enumerate(county.change.owner) if o == report.code]
+    for key, n in change.tally.items():
+        assert n == sum(1 for k in mine if cmp.change[k] == key), key
+    assert change.complaints_a + change.complaints_b == sum(
+        int(cmp.a.count[k]) + int(cmp.b.count[k]) for k in mine
+    )
+    assert 'data-testid="hotspot-change"' in html and change.label_b in html
+
+
+def test_a_report_without_a_comparison_says_why(demo_engine: Engine, county, town) -> None:  # type: ignore[no-untyped-def]
+    from gis.reports.hotspot_change import CountyChange
+
+    none = CountyChange(False, "上月信访件太少，无法比较。", "Too few complaints last month.")
+    with Session(demo_engine) as session:
+        report = township_report(
+            session, town[0], report_date=LIVE, county=replace(county, change=none)
+        )
+    assert not report.change.available
+    html = render_township_html(report)
+    assert "本期无信访热点比较" in html and "Too few complaints last month." in html

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -73,6 +74,9 @@ class CountyData:
     closed_by_month: dict[str, dict[date, int]]
     points: dict[str, list[MapPoint]]
     hotspots: CountyHotspots
+    # this month's complaint hot spots against last month's (gis.reports.hotspot_change),
+    # computed once when a township report first asks
+    change: Any = None
 
     def township(self, code: str) -> TownshipInfo | None:
         """The township with ``code``, or None."""

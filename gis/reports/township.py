@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from gis.ledger.scorecard import TownshipScore
 from gis.reports.county import CountyData, MapPoint, TownshipInfo, load_county
 from gis.reports.errors import UnknownTownship
 from gis.reports.hotspot_cells import HotCell, top_cells
+from gis.reports.hotspot_change import county_change, township_change
 from gis.reports.periods import ReportDate
 from gis.reports.rows import ProblemRow, ProblemTable
 
@@ -156,6 +158,7 @@ class TownshipReport:
     tables: list[ProblemTable]
     hotspots: TownshipHotspots
     map: ReportMap
+    change: Any = None  # TownshipChange: complaint hot spots, this month against the last
     summary_zh: str = ""
     summary_en: str = ""
 
@@ -239,6 +242,9 @@ def township_report(
             cells=county.hotspots.cells,
         ),
     )
+    if county.change is None:
+        county.change = county_change(session, report_date.day, county.townships)
+    report.change = township_change(county.change, code)
     report.summary_zh, report.summary_en = _summary(report)
     return report
 
