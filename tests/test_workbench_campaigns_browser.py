@@ -6,7 +6,7 @@ reported."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gis.access import auth
 from gis.campaigns import cases
 from gis.config import Settings
+from gis.ledger.deadlines import local_today
 from server.app import create_app
 from tests.conftest import LiveServer
 from tests.factories import EAST, WEST, load_two_townships
@@ -24,8 +25,11 @@ from tests.test_workbench_browser import PASSWORD, sign_in
 
 pytestmark = pytest.mark.browser
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-TODAY = date(2026, 5, 14)
+TODAY = local_today()
+RECEIVED = TODAY - timedelta(days=8)  # reply due 5 days later: 3 days overdue today
 W1 = "D410000202605060001"
+# the third batch of tests.test_campaigns, received eight days ago
+ROWS = [[RECEIVED.isoformat() if i == 2 and r[1] else v for i, v in enumerate(r)] for r in BATCH_3]
 
 
 @pytest.fixture
@@ -35,14 +39,14 @@ def county(db, tmp_path):  # type: ignore[no-untyped-def]
         cases.create_campaign(
             s,
             cases.CampaignInput(
-                "第三轮省级生态环境保护督察", "provincial", date(2026, 5, 6), date(2026, 6, 5), 5
+                "第三轮省级生态环境保护督察", "provincial", RECEIVED, TODAY + timedelta(days=22), 5
             ),
         )
         auth.add_user(s, name="李主任", role="office", password=PASSWORD, actor="test")
         auth.add_user(
             s, name="西镇干部", role="township", password=PASSWORD, townships=[WEST], actor="test"
         )
-    app = create_app(engine=db, settings=Settings(home=tmp_path), clock=lambda: TODAY)
+    app = create_app(engine=db, settings=Settings(home=tmp_path))
     with LiveServer(app) as server:
         yield server
 
@@ -60,7 +64,7 @@ def test_a_batch_imported_a_case_replied_and_closed_and_a_dispatch(browser, coun
         {
             "name": "第三批.xlsx",
             "mimeType": XLSX,
-            "buffer": transfer_list("某某省第三批转办件清单（2026年5月6日）", BATCH_3, HEADER_A),
+            "buffer": transfer_list("某某省第三批转办件清单", ROWS, HEADER_A),
         },
     )
     page.click('form[data-action="preview"] button[type=submit]')
@@ -100,7 +104,7 @@ def test_a_batch_imported_a_case_replied_and_closed_and_a_dispatch(browser, coun
     )
     page.click("#handling details summary")
     form = page.locator('form[data-form="handle"]')
-    form.locator('input[name="checked_on"]').fill("2026-05-13")
+    form.locator('input[name="checked_on"]').fill((TODAY - timedelta(days=1)).isoformat())
     form.locator('input[name="finding"][value="true"]').check()
     form.locator('textarea[name="measures"]').fill("责令砂场停止夜间作业，已拆除设备")
     form.locator('input[name="responsible_unit"]').fill("西镇人民政府")

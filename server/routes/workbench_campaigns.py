@@ -539,6 +539,7 @@ def _case_context(
         today=today,
         may_handle=allowed("campaign:handle", principal.role),
         may_close=allowed("campaign:manage", principal.role),
+        township_names=township_names(session),
         form_values=values,
     )
     return context
