@@ -411,3 +411,26 @@ def test_assessment_scores_rules_and_records(county, db) -> None:  # type: ignor
     assert c["west"].post("/assessment/rules", data=rules).status_code == 403
     assert c["west"].post("/assessment/records", data={}).status_code == 403
     assert 'data-form="rules"' not in c["viewer"].get("/assessment").text
+
+
+def test_the_pages_in_the_english_view(county, db) -> None:  # type: ignore[no-untyped-def]
+    campaign_id, c = county
+    office = c["office"]
+    _import(office, campaign_id)
+    office.cookies.set("lookback_lang", "en")
+    url = f"/campaigns/{campaign_id}"
+    pages = {
+        "/campaigns": "Inspection campaigns",
+        url: "Import a transfer list",
+        f"{url}/cases/{W1}": "History (one file per case)",
+        f"{url}/dispatch": "Not reported",
+        f"{url}/disclosure": "No case to publish yet",
+        "/assessment": "Scores and ranking",
+    }
+    for path, words in pages.items():
+        page = office.get(path)
+        assert_clean_page(page)
+        assert words in page.text, path
+        assert "督察进驻" not in page.text.split("</nav>", 2)[-1], path  # no Chinese labels
+    refused = office.post(f"{url}/cases/{W1}/reply", data={"reply_text": "", "version": "1"})
+    assert refused.status_code == 422 and "the reply needs its text" in refused.text

@@ -146,6 +146,10 @@ def test_a_batch_imported_a_case_replied_and_closed_and_a_dispatch(browser, coun
     page.goto(campaign_url + "/dispatch", wait_until="networkidle")
     assert page.locator(f'#not-reported li[data-township="{EAST}"]').count() == 1
     assert page.locator(f'#reported tr[data-township="{WEST}"]').count() == 1
+    page.click("nav.menu >> text=考核")
+    page.wait_for_url(county.url + "/assessment")
+    assert page.locator("#scores tr[data-rank]").count() == 2
+    screenshot(page, "workbench-campaign-assessment.png", full_page=True)
     watch.clean()
     context.close()
     with db.connect() as conn:
