@@ -219,6 +219,10 @@ def test_one_case_entered_handled_replied_and_closed(county, db) -> None:  # typ
               "received_on": "2026-05-12"},
     )
     assert dup.status_code == 422 and 'data-field="code"' in dup.text
+    # batch 4 holds a west case only: the east township does not see that it exists
+    assert 'data-batch="4"' in office.get(url).text
+    assert 'data-batch="4"' not in c["east"].get(url).text
+    assert 'option value="4"' not in c["east"].get(url).text
     page = west.get(f"{case_url}?done=entered")
     assert_clean_page(page)
     assert "已登记转办件" in page.text and 'data-state="received"' in page.text

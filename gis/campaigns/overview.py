@@ -50,7 +50,7 @@ def campaign_overview(session: Session, *, scope: Scope, today: date) -> list[di
         out.append(
             {
                 "campaign": c,
-                "batches": len(batch_rows(session, c, items)),
+                "batches": len(batch_rows(session, c, items, scope=scope)),
                 **case_counts(items),
             }
         )
@@ -58,9 +58,10 @@ def campaign_overview(session: Session, *, scope: Scope, today: date) -> list[di
 
 
 def batch_rows(
-    session: Session, campaign: Campaign, items: list[dict[str, Any]]
+    session: Session, campaign: Campaign, items: list[dict[str, Any]], *, scope: Scope = None
 ) -> list[dict[str, Any]]:
-    """The campaign's batches (第N批) with the counts of the given cases in each."""
+    """The campaign's batches (第N批) with the counts of the given cases in each; for a caller
+    with townships, only the batches holding some of their cases."""
     batches = session.scalars(
         select(CampaignBatch)
         .where(CampaignBatch.campaign_id == campaign.id)
@@ -69,6 +70,8 @@ def batch_rows(
     rows = []
     for b in batches:
         mine = [i for i in items if i["batch"] == b.number]
+        if scope is not None and not mine:
+            continue
         rows.append({"number": b.number, "received_on": b.received_on, **case_counts(mine)})
     return rows
 

@@ -272,7 +272,7 @@ def _campaign_context(
         title=campaign.name,
         c=cases.campaign_dict(campaign),
         today=today,
-        batches=overview.batch_rows(session, campaign, items),
+        batches=overview.batch_rows(session, campaign, items, scope=principal.townships),
         counts=overview.case_counts(items),
         items=shown,
         total=len(shown),
@@ -829,7 +829,7 @@ def campaign_disclosure_page(
         title=f"边督边改公开 · {campaign.name}",
         c=cases.campaign_dict(campaign),
         batch=batch,
-        batches=overview.batch_rows(session, campaign, items),
+        batches=overview.batch_rows(session, campaign, items, scope=principal.townships),
         published=published,
         filter_errors=errors,
         downloads=[
