@@ -113,6 +113,21 @@ def test_campaigns_listed_and_one_registered_after_a_refusal(county, db) -> None
     shown = office.get(f"/campaigns/{new_id}?done=created")
     assert_clean_page(shown)
     assert "已登记督察进驻" in shown.text and "第二轮中央生态环境保护督察" in shown.text
+    hostile = office.post(
+        "/campaigns",
+        data={"name": '<script>alert(1)</script>督察', "level": "municipal",
+              "stationed_from": "2026-07-01", "stationed_to": "2026-07-30", "reply_days": "5",
+              "reply_day_kind": "calendar"},
+        follow_redirects=False,
+    )
+    assert hostile.status_code == 303
+    listed = office.get("/campaigns")
+    assert_clean_page(listed)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;督察" in listed.text
+    assert f'href="/campaigns/{new_id}/dispatch"' in listed.text
+    with db.connect() as conn:
+        conn.execute(text("DELETE FROM campaigns WHERE level = 'municipal'"))
+        conn.commit()
     # township and viewer see the list without the form, and may not register
     for who in ("west", "viewer"):
         listed = c[who].get("/campaigns")
