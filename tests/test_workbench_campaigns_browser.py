@@ -20,6 +20,7 @@ from server.app import create_app
 from tests.conftest import LiveServer
 from tests.factories import EAST, WEST, load_two_townships
 from tests.screens import screenshot
+from tests.test_accessibility import _axe, _report
 from tests.test_campaigns import BATCH_3, HEADER_A, transfer_list
 from tests.test_workbench_browser import PASSWORD, sign_in
 
@@ -75,6 +76,7 @@ def test_a_batch_imported_a_case_replied_and_closed_and_a_dispatch(browser, coun
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM campaign_cases")).scalar_one() == 0
     screenshot(page, "workbench-campaign-import.png", full_page=True)
+    found = {"import preview": _axe(page)}
     page.click('form[data-action="confirm"] button[type=submit]')
     page.locator(".flash").wait_for()
     assert "已导入：新增 3 件" in page.locator(".flash").inner_text()
@@ -84,6 +86,7 @@ def test_a_batch_imported_a_case_replied_and_closed_and_a_dispatch(browser, coun
     assert page.locator("tr[data-case]").count() == 3
     assert page.locator('tr[data-batch="3"]').count() == 1
     screenshot(page, "workbench-campaign.png", full_page=True)
+    found["campaign"] = _axe(page)
     watch.clean()
     context.close()
 
@@ -127,6 +130,7 @@ def test_a_batch_imported_a_case_replied_and_closed_and_a_dispatch(browser, coun
     page.wait_for_url(re.compile(r"done=reported"))
     assert page.locator(f'#reported tr[data-township="{WEST}"]').count() == 1
     screenshot(page, "workbench-campaign-dispatch.png", full_page=True)
+    found["dispatch"] = _axe(page)
     watch.clean()
     context.close()
 
@@ -143,6 +147,7 @@ def test_a_batch_imported_a_case_replied_and_closed_and_a_dispatch(browser, coun
     steps = page.locator("#history li").evaluate_all("els => els.map(e => e.dataset.step)")
     assert steps == ["received", "handled", "replied", "closed"]
     screenshot(page, "workbench-campaign-case.png", full_page=True)
+    found["case"] = _axe(page)
     page.goto(campaign_url + "/dispatch", wait_until="networkidle")
     assert page.locator(f'#not-reported li[data-township="{EAST}"]').count() == 1
     assert page.locator(f'#reported tr[data-township="{WEST}"]').count() == 1
@@ -150,6 +155,14 @@ def test_a_batch_imported_a_case_replied_and_closed_and_a_dispatch(browser, coun
     page.wait_for_url(county.url + "/assessment")
     assert page.locator("#scores tr[data-rank]").count() == 2
     screenshot(page, "workbench-campaign-assessment.png", full_page=True)
+    found["assessment"] = _axe(page)
+    page.goto(campaign_url + "/disclosure", wait_until="networkidle")
+    assert page.locator(f'tr[data-case="{W1}"]').count() == 1
+    found["disclosure"] = _axe(page)
+    page.goto(county.url + "/campaigns", wait_until="networkidle")
+    found["campaigns"] = _axe(page)
+    found = {k: v for k, v in found.items() if v}
+    assert not found, _report(found)
     watch.clean()
     context.close()
     with db.connect() as conn:
