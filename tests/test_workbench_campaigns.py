@@ -343,6 +343,10 @@ def test_townships_report_the_day_and_the_office_sees_who_has_not(county, db) ->
     assert 'data-form="dispatch"' not in viewer.text
     assert c["viewer"].post(url, data={"township_code": WEST}).status_code == 403
     assert 'data-field="day"' in c["office"].get(f"{url}?day=bad").text
+    # the inspector reads the dispatch, without a link to the disclosure it may not open
+    inspector = c["inspector"].get(url)
+    assert_clean_page(inspector)
+    assert "/disclosure" not in inspector.text and 'data-form="dispatch"' not in inspector.text
 
 
 def test_the_public_list_without_personal_data_and_its_downloads(county, db) -> None:  # type: ignore[no-untyped-def]

@@ -539,6 +539,7 @@ def _case_context(
         today=today,
         may_handle=allowed("campaign:handle", principal.role),
         may_close=allowed("campaign:manage", principal.role),
+        may_export=allowed("export:read", principal.role),
         township_names=township_names(session),
         form_values=values,
     )
@@ -732,6 +733,7 @@ def _dispatch_context(
         status=status,
         report_townships=mine,
         may_report=allowed("dispatch:report", principal.role),
+        may_export=allowed("export:read", principal.role),
         form_values={
             "township_code": next(iter(mine), "") if principal.townships else "",
             "day": min(day, today).isoformat(),
