@@ -44,6 +44,7 @@ from server.routes import (
     wall,
     workbench,
     workbench_admin,
+    workbench_campaigns,
     workbench_evidence,
     workbench_queues,
 )
@@ -141,6 +142,7 @@ def create_app(
     app.include_router(users.router)
     app.include_router(workbench_admin.router)
     app.include_router(workbench_evidence.router)
+    app.include_router(workbench_campaigns.router)
     if VENDOR_DIR.exists():
         app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
