@@ -156,3 +156,31 @@ def test_listings_are_scoped_the_same_way(demo_app, demo_engine, codes) -> None:
         sql = text("SELECT township_code FROM problems WHERE id = :i")
         towns = {session.execute(sql, {"i": s["problem_id"]}).scalar() for s in suspects}
     assert towns <= {town}
+
+
+def test_as_of_a_past_day_rebuilds_text_and_geometry_from_the_history(db) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from gis.ledger import writes as ledger
+    from tests.factories import T0, load_two_townships, new_problem
+
+    with Session(db) as s, s.begin():
+        load_two_townships(s)
+        new_problem(s, "T-001", lon=113.05, lat=34.05)
+        ledger.update_problem(
+            s, "T-001",
+            {"description": "工地扬尘已覆盖", "measures": "洒水降尘",
+             "geometry": {"type": "Point", "coordinates": [113.06, 34.06]}},
+            actor="office", reason="现场复核后更正", now=T0 + timedelta(days=3),
+        )  # fmt: skip
+    def as_of(day: date) -> dict:
+        with Session(db) as s:
+            found = list_problems(s, today=day, query=ProblemQuery(as_of=day), geometry=True)
+        (item,) = found.items
+        return item
+
+    before, after = as_of(date(2026, 3, 3)), as_of(date(2026, 3, 6))
+    assert before["description"] == "工地扬尘" and before["measures"] == ""
+    assert after["description"] == "工地扬尘已覆盖" and after["measures"] == "洒水降尘"
+    assert before["geometry"]["coordinates"] == [113.05, 34.05]
+    assert after["geometry"]["coordinates"] == [113.06, 34.06]

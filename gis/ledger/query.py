@@ -66,36 +66,64 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=get_settings().zone)
 
 
+# Fields a past day rebuilds from the history besides TRACKED_FIELDS (text, as the events hold
+# them); geometry is rebuilt too (events hold it as WKT).
+HISTORY_TEXT_FIELDS = (
+    "description",
+    "target",
+    "measures",
+    "supervising_leader",
+    "progress",
+    "township_override_reason",
+)
+
+
+def _value_at_cutoff(name: str) -> str:
+    """SQL jsonb: field ``name`` of problem ``x`` at the cutoff, from its history.
+
+    The value the latest event before the cutoff set; else the value the first event after the
+    cutoff changed it from; else (never changed) the current value."""
+    set_before = (
+        f"(SELECT e.after->'{name}' FROM events e WHERE e.problem_id = x.id"
+        f" AND e.at < :as_of_cutoff AND e.after ? '{name}'"
+        f" ORDER BY e.at DESC, e.id DESC LIMIT 1)"
+    )
+    changed_after = (
+        f"(SELECT e.before->'{name}' FROM events e WHERE e.problem_id = x.id"
+        f" AND e.at >= :as_of_cutoff AND e.before ? '{name}'"
+        f" ORDER BY e.at, e.id LIMIT 1)"
+    )
+    column = "geom" if name == "geometry" else name
+    current = "to_jsonb(ST_AsText(x.geom))" if name == "geometry" else f"to_jsonb(x.{column})"
+    return f"COALESCE({set_before}, {changed_after}, {current})"
+
+
 def problems_from_sql(as_of: date | None) -> str:
-    """SQL ``FROM`` item aliased ``p``: the live table, or its state at the end of ``as_of``."""
+    """SQL ``FROM`` item aliased ``p``: the live table, or its state at the end of ``as_of``.
+
+    As of a past day every field with a history (status, deadline, township, category, source,
+    closure, rebounds, responsible unit and person, description, target, measures, progress,
+    geometry …) is rebuilt from the events, never read from today's row; problems registered
+    after the day are left out."""
     if as_of is None:
         return "problems p"
     casts = {"deadline": "date", "closed_at": "timestamptz", "rebound_count": "integer"}
-    cols = []
-    for name in TRACKED_FIELDS:
-        cast = casts.get(name, "text")
-        # The latest event that set the field before the cutoff; else the current value.
-        latest = (
-            f"(SELECT e.after->'{name}' FROM events e WHERE e.problem_id = x.id"
-            f" AND e.at < :as_of_cutoff AND e.after ? '{name}'"
-            f" ORDER BY e.at DESC, e.id DESC LIMIT 1)"
-        )
-        cols.append(f"(COALESCE({latest}, to_jsonb(x.{name})) #>> '{{}}')::{cast} AS {name}")
+    cols = [
+        f"({_value_at_cutoff(name)} #>> '{{}}')::{casts.get(name, 'text')} AS {name}"
+        for name in (*TRACKED_FIELDS, *HISTORY_TEXT_FIELDS)
+    ]
+    cols.append(
+        f"COALESCE(ST_GeomFromText({_value_at_cutoff('geometry')} #>> '{{}}', 4490), x.geom)"
+        " AS geom"
+    )
     untracked = ", ".join(
         f"x.{c}"
         for c in (
             "id",
             "code",
-            "description",
-            "target",
-            "measures",
-            "supervising_leader",
-            "progress",
             "reported_at",
             "assigned_at",
             "site_id",
-            "geom",
-            "township_override_reason",
             "notice_ends_on",
             "created_at",
         )
