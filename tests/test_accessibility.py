@@ -59,9 +59,7 @@ def test_axe_finds_no_serious_violations_on_the_main_pages(
         context = browser.new_context(
             viewport={"width": 1366, "height": 768}, extra_http_headers=demo_headers[role]
         )
-        context.add_cookies(
-            [{"name": "lookback_lang", "value": lang, "url": demo_server.url}]
-        )
+        context.add_cookies([{"name": "lookback_lang", "value": lang, "url": demo_server.url}])
         page = context.new_page()
         for path in _pages(demo_engine, role):
             page.goto(demo_server.url + path, wait_until="networkidle")
@@ -109,9 +107,7 @@ def filled(db, tmp_path):  # type: ignore[no-untyped-def]
         for code, lon in (("W-2", 113.06), ("W-3", 113.07), ("E-1", 113.15)):
             new_problem(s, code, lon=lon)
             close(s, code)
-        new_problem(
-            s, "W-1", lon=113.05, deadline=date(2026, 12, 31), deadline_kind="long_term"
-        )
+        new_problem(s, "W-1", lon=113.05, deadline=date(2026, 12, 31), deadline_kind="long_term")
         ledger.transition(s, "W-1", "assign", actor="李主任", now=T0)
         ledger.transition(s, "W-1", "start", actor="张镇长", now=T0)
         for title, due in (("完成截污管网", date(2026, 3, 31)), ("水质达标", date(2026, 6, 30))):
