@@ -172,3 +172,20 @@ def test_home_to_do_in_english(county) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/").text
     assert "Complaints near or past their feedback deadline" in html
     assert "Look-back tasks to record" in html and "2 working days overdue" in html
+
+
+def test_the_home_picks_exactly_the_complaints_the_complaints_page_colours_near(county, db) -> None:  # type: ignore[no-untyped-def]
+    from gis.ledger.complaints import complaint_queue
+    from gis.ledger.worklist import complaints_to_answer
+
+    with Session(db) as s:
+        listed, _ = complaint_queue(s, today=TODAY, scope=None, limit=100)
+        near = {
+            c["code"]: c["colour"] for c in listed if c["colour"] in ("red", "orange", "yellow")
+        }
+        todo = complaints_to_answer(s, today=TODAY, scope=None, limit=100)
+        assert {c["code"]: c["colour"] for c in todo["rows"]} == near and todo["total"] == 4
+        short = complaints_to_answer(s, today=TODAY, scope=None, limit=2)
+        assert [c["code"] for c in short["rows"]] == ["XF-E-PAST", "XF-W-PAST"]
+        assert short["total"] == 4
+        assert complaints_to_answer(s, today=TODAY, scope=(), limit=2) == {"rows": [], "total": 0}

@@ -159,15 +159,19 @@ def complaints_to_answer(
     at most ``limit`` of them, ``total`` counts them all.
     """
     calendar = load_calendar(session)
-    params: dict[str, Any] = {"horizon": add_workdays(today, 3, calendar)}
-    where = scope_sql("c.township_code", scope, params)
+    # Unanswered and due by the third working day from today: exactly the red, orange and
+    # yellow ones (past it red; otherwise at most three working days left).
+    params: dict[str, Any] = {"horizon": add_workdays(today, 3, calendar), "limit": limit}
+    where = "c.feedback_at IS NULL AND c.feedback_due <= :horizon AND " + scope_sql(
+        "c.township_code", scope, params
+    )
+    total = session.execute(text(f"SELECT count(*) FROM complaints c WHERE {where}"), params)
     rows = session.execute(
         text(
             "SELECT c.code, c.channel, c.kind, c.received_at, c.feedback_due, c.feedback_at,"
             " t.name AS township_name FROM complaints c"
             " LEFT JOIN townships t ON t.code = c.township_code"
-            f" WHERE c.feedback_at IS NULL AND c.feedback_due <= :horizon AND {where}"
-            " ORDER BY c.feedback_due, c.received_at, c.id"
+            f" WHERE {where} ORDER BY c.feedback_due, c.received_at, c.id LIMIT :limit"
         ),
         params,
     ).mappings()
@@ -177,6 +181,5 @@ def complaints_to_answer(
         item["colour"], item["workdays_left"] = feedback_colour(
             item["feedback_due"], None, today, calendar
         )
-        if item["colour"] in ("red", "orange", "yellow"):
-            items.append(item)
-    return {"rows": items[:limit], "total": len(items)}
+        items.append(item)
+    return {"rows": items, "total": int(total.scalar_one())}
