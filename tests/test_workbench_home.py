@@ -189,3 +189,21 @@ def test_the_home_picks_exactly_the_complaints_the_complaints_page_colours_near(
         assert [c["code"] for c in short["rows"]] == ["XF-E-PAST", "XF-W-PAST"]
         assert short["total"] == 4
         assert complaints_to_answer(s, today=TODAY, scope=(), limit=2) == {"rows": [], "total": 0}
+
+
+def test_each_to_do_heading_opens_its_full_list(county) -> None:  # type: ignore[no-untyped-def]
+    app, tokens, _ = county
+    for who in ("office", "west"):
+        client = TestClient(app, headers={**tokens[who], **HTML})
+        html = client.get("/").text
+        for testid, target in (
+            ("todo-awaiting", "/ledger?status=awaiting_verification"),
+            ("todo-warnings", "/ledger?warning=red&amp;warning=orange&amp;sort=days_overdue"),
+            ("todo-suspects", "/rebounds"),
+            ("todo-complaints", "/complaints"),
+            ("todo-lookbacks", "/lookbacks"),
+        ):
+            heading = _panel(html, testid).split("</h2>", 1)[0]
+            href = re.search(r'<h2><a href="([^"]+)"', heading).group(1)
+            assert href.startswith(target), (testid, href)
+            assert client.get(href.replace("&amp;", "&")).status_code == 200
