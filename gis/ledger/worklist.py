@@ -13,7 +13,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.access.scope import scope_sql
+from gis.ledger.complaints import feedback_colour
 from gis.ledger.query import problem_properties_sql
+from gis.ledger.workdays import add_workdays, load_calendar
 
 
 def township_names(session: Session) -> dict[str, str]:
@@ -143,3 +146,40 @@ def recent_inspections(
         {"who": inspector, "limit": limit},
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def complaints_to_answer(
+    session: Session, *, today: date, scope: tuple[str, ...] | None, limit: int = 10
+) -> dict[str, Any]:
+    """Complaints still without feedback whose deadline is near or past, within ``scope``.
+
+    "Near" is what the complaints page colours yellow or warmer
+    (:func:`gis.ledger.complaints.feedback_colour`: red past the deadline, orange due today or
+    the next working day, yellow within three working days). Most urgent first; ``rows`` holds
+    at most ``limit`` of them, ``total`` counts them all.
+    """
+    calendar = load_calendar(session)
+    # Unanswered and due by the third working day from today: exactly the red, orange and
+    # yellow ones (past it red; otherwise at most three working days left).
+    params: dict[str, Any] = {"horizon": add_workdays(today, 3, calendar), "limit": limit}
+    where = "c.feedback_at IS NULL AND c.feedback_due <= :horizon AND " + scope_sql(
+        "c.township_code", scope, params
+    )
+    total = session.execute(text(f"SELECT count(*) FROM complaints c WHERE {where}"), params)
+    rows = session.execute(
+        text(
+            "SELECT c.code, c.channel, c.kind, c.received_at, c.feedback_due, c.feedback_at,"
+            " t.name AS township_name FROM complaints c"
+            " LEFT JOIN townships t ON t.code = c.township_code"
+            f" WHERE {where} ORDER BY c.feedback_due, c.received_at, c.id LIMIT :limit"
+        ),
+        params,
+    ).mappings()
+    items = []
+    for row in rows:
+        item = dict(row)
+        item["colour"], item["workdays_left"] = feedback_colour(
+            item["feedback_due"], None, today, calendar
+        )
+        items.append(item)
+    return {"rows": items, "total": int(total.scalar_one())}

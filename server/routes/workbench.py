@@ -25,9 +25,11 @@ from gis.access.auth import Principal
 from gis.access.permissions import REAUTH_ACTIONS, allowed, may_run
 from gis.ledger import writes as ledger
 from gis.ledger.lifecycle import ACTIONS, TransitionError, allowed_actions
+from gis.ledger.lookbacks import list_rounds
 from gis.ledger.query import SORTS, ProblemQuery, list_problems
 from gis.ledger.scorecard import township_scorecard
 from gis.ledger.worklist import (
+    complaints_to_answer,
     pending_closure,
     problem_evidence,
     problem_record,
@@ -137,6 +139,8 @@ def home(request: Request, principal: Reader, session: SessionDep, today: TodayD
             "warnings_href": ledger_href(
                 warning=["red", "orange"], sort="days_overdue", order="desc"
             ),
+            "complaints": complaints_to_answer(session, today=today, scope=scope),
+            "lookbacks": rounds_to_record(session, scope),
         }
     for block in ("awaiting", "warnings") if context["todo"] else ():
         for item in context["todo"][block]["rows"]:
@@ -144,6 +148,16 @@ def home(request: Request, principal: Reader, session: SessionDep, today: TodayD
     if principal.role == "inspector":
         context["inspections"] = recent_inspections(session, inspector=principal.name)
     return page(request, "home.html", context)
+
+
+def rounds_to_record(session: Session, scope: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """Look-back rounds with tasks still to record (within ``scope``), the earliest due first."""
+    rounds = [
+        {**r, "pending": r["total"] - r["done"]}
+        for r in list_rounds(session, scope)
+        if r["total"] > r["done"]
+    ]
+    return sorted(rounds, key=lambda r: (r["due_date"] is None, r["due_date"] or date.max))
 
 
 # -- ledger list -----------------------------------------------------------------------------
