@@ -36,7 +36,7 @@ def lookback(db, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(server.cli.field, "_engine", lambda: make_engine(url))
     root = typer.Typer()
     root.add_typer(field_app, name="import")
-    runner = CliRunner()
+    runner = CliRunner(env={"COLUMNS": "200"})  # rich wraps a table title to the table's width
 
     def run(*args: str) -> object:
         result = runner.invoke(root, ["import", "inspections", *args], catch_exceptions=False)
