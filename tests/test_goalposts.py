@@ -226,3 +226,37 @@ def test_the_unfit_flags_are_flags_the_field_app_sets() -> None:
     from gis.field.inspections import FLAGS
 
     assert ledger.UNFIT_FLAGS <= set(FLAGS)
+
+
+def test_the_wait_for_the_offices_check_is_not_overdue_when_applied_on_time(session) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from tests.factories import add_inspection
+
+    tz = T0.tzinfo
+    new_problem(session, "T-001", deadline=date(2026, 3, 20))
+    new_problem(session, "T-002", deadline=date(2026, 3, 20))
+    for code in ("T-001", "T-002"):
+        ledger.transition(session, code, "assign", actor="office", now=T0)
+        ledger.transition(session, code, "start", actor="西镇干部", now=T0)
+    on_time = datetime(2026, 3, 18, 2, 0, tzinfo=tz)
+    late = datetime(2026, 3, 25, 2, 0, tzinfo=tz)
+    ledger.transition(
+        session, "T-001", "apply_closure", actor="西镇干部", now=on_time,
+        inspection_ids=[add_inspection(session, "T-001", at=on_time)],
+    )  # fmt: skip
+    ledger.transition(
+        session, "T-002", "apply_closure", actor="西镇干部", now=late,
+        inspection_ids=[add_inspection(session, "T-002", at=late)],
+    )  # fmt: skip
+    weeks_later = date(2026, 4, 30)
+    waiting = derived(session, weeks_later, "T-001")
+    assert waiting == {"due": None, "overdue": False, "warning": "none", "days": None}
+    assert derived(session, weeks_later, "T-002")["overdue"] is True  # it was late already
+    # Sent back, its clock runs again from its deadline.
+    ledger.transition(
+        session, "T-001", "reject_closure", actor="office", reason="材料不全",
+        now=datetime(2026, 4, 30, 2, 0, tzinfo=tz),
+    )  # fmt: skip
+    back = derived(session, weeks_later, "T-001")
+    assert back["due"] == date(2026, 3, 20) and back["overdue"] is True and back["warning"] == "red"

@@ -6,7 +6,10 @@ overdue until the day is over. ``today`` is always passed in, so the clock can b
 
 The effective due date is the earliest of the problem's ``deadline`` and the due date of its
 current milestone (阶段性目标: the earliest one neither met nor superseded by a rebound); a
-long-term problem (长期坚持) without a deadline is due when its current milestone is.
+long-term problem (长期坚持) without a deadline is due when its current milestone is. A problem
+whose closure application was made on time has no running due date while the office checks it
+(or while its public notice runs): the wait is the office's, so it neither turns overdue nor
+changes colour; sent back, its clock runs again from its deadline.
 """
 
 from __future__ import annotations
@@ -22,12 +25,30 @@ def local_today(now: datetime | None = None) -> date:
     return (now.astimezone(zone) if now else datetime.now(zone)).date()
 
 
-def due_date_sql(alias: str = "p") -> str:
-    """SQL expression: the effective due date of problem ``alias``."""
+def _least_due_sql(alias: str) -> str:
     return (
         f"LEAST({alias}.deadline, (SELECT min(m.due_date) FROM milestones m "
         f"WHERE m.problem_id = {alias}.id AND m.met_on IS NULL AND m.superseded_on IS NULL))"
     )
+
+
+def waiting_sql(alias: str = "p") -> str:
+    """SQL boolean: the problem waits for the office's check (待核查) after applying for closure
+    on time — its clock stops: the wait for verification or for a public notice is the office's,
+    not the township's, so it is neither overdue nor warned while it lasts."""
+    tz = get_settings().timezone.replace("'", "")
+    return (
+        f"({alias}.status = 'awaiting_verification' AND EXISTS (SELECT 1 FROM closures c"
+        f" WHERE c.problem_id = {alias}.id AND c.outcome IN ('pending', 'in_notice')"
+        f" AND (c.applied_at AT TIME ZONE '{tz}')::date"
+        f" <= COALESCE({_least_due_sql(alias)}, 'infinity'::date)))"
+    )
+
+
+def due_date_sql(alias: str = "p") -> str:
+    """SQL expression: the effective due date of problem ``alias`` (NULL while it waits for the
+    office's check after an application made on time: :func:`waiting_sql`)."""
+    return f"(CASE WHEN {waiting_sql(alias)} THEN NULL ELSE {_least_due_sql(alias)} END)"
 
 
 def days_overdue_sql(alias: str = "p", today: str = ":today") -> str:
