@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -83,6 +84,11 @@ def test_concurrent_submissions_share_a_transaction_and_keep_their_answers(  # t
         assert got["hints"]["township_code"] == WEST
         assert got["hints"]["duplicates"][0]["code"] == "T-001"
         assert got["photos"] == [] and got["suspected_rebounds"] == []
+    with TestClient(app, headers=headers) as client:  # the answer is the stored inspection
+        for answer in [*answers[:8], answers[8], answers[13]]:
+            got = answer.json()
+            stored_now = client.get(f"/api/inspections/{got['uuid']}").json()
+            assert {k: got[k] for k in stored_now} == stored_now
     with Session(db) as s:
         rows = s.execute(text("SELECT count(*) FROM inspections")).scalar_one()
         events = s.execute(

@@ -795,7 +795,8 @@ def store_valid_many(
     it would raise alone. The new rows go in with the batch statement (:func:`_batch_sql`), the
     events of inspections of problems after it, and the answers are read back in one more
     statement. A UUID repeated within ``valids`` is answered after its first by
-    :func:`store_valid`, as a re-send would be. An unexpected database error is raised (the
+    :func:`store_valid`, as a re-send would be. New rows are answered from the statement
+    itself; only re-sends are read back. An unexpected database error is raised (the
     caller rolls back and stores the submissions one by one). The caller commits.
     """
     if not valids:
@@ -854,7 +855,9 @@ def store_valid_many(
             else:
                 answered[index] = (row["id"], False, [])
             continue
-        answered[index] = (row["id"], True, list(row["rebounds"] or []))
+        # A new row's answer comes with the statement; only stored ones are read back.
+        out[index] = Stored(body=_row_body({**row, "photos": []}), created=True,
+                            suspected_rebounds=list(row["rebounds"] or []))
         if row["new_problem_id"] is not None:
             record_event(
                 session,
@@ -868,7 +871,7 @@ def store_valid_many(
             events = True
     if events:
         session.flush()
-    if answered:
+    if answered:  # re-sends of stored inspections: their answers as stored, photos included
         ids = [row_id for row_id, _, _ in answered.values()]
         bodies = {
             r["id"]: _row_body(r)
@@ -958,7 +961,10 @@ def _batch_sql() -> str:
            n.problem_id AS new_problem_id, v.distance,
            e.id IS NULL AND i.problem_code IS NOT NULL AND v.problem_id IS NULL
                AS problem_missing,
-           COALESCE(rb.ids, '{{}}') AS rebounds
+           COALESCE(rb.ids, '{{}}') AS rebounds,
+           n.uuid, n.inspector, n.finding, n.category, n.note, n.accuracy_m, n.observed_at,
+           n.received_at, n.source_crs, n.source_lon, n.source_lat, n.payload_sha256,
+           ST_X(n.geom) AS x, ST_Y(n.geom) AS y
     FROM items i
     LEFT JOIN ins n ON n.uuid = i.uuid
     LEFT JOIN (
