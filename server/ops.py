@@ -19,6 +19,7 @@ Several worker processes share metrics when ``PROMETHEUS_MULTIPROC_DIR`` names a
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -424,6 +425,7 @@ def warm_up(app: FastAPI) -> None:
     two seconds on a small machine. One request for a path nobody serves walks every route;
     it is sent straight to the router (no middleware: no access line, no metric), on a loop of
     its own in a thread, so this works from inside a running event loop too (an app factory).
+    Then the heap built so far is frozen out of the garbage collector's passes.
     """
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
@@ -447,6 +449,10 @@ def warm_up(app: FastAPI) -> None:
     thread = threading.Thread(target=lambda: asyncio.run(walk()), name="lookback-warm-up")
     thread.start()
     thread.join()
+    # What exists now (modules, routes, models) lives as long as the process: keep it out of
+    # the garbage collector's full passes, which otherwise rescan it and pause requests.
+    gc.collect()
+    gc.freeze()
 
 
 # -- configuration checks ------------------------------------------------------------------------

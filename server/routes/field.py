@@ -28,7 +28,7 @@ from fastapi.responses import (
     JSONResponse,
     Response,
 )
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -389,7 +389,33 @@ def _submit(app: FastAPI, raw: dict, principal: Principal, photos: list) -> tupl
     return (201 if result.created else 200), body
 
 
-def _submit_many(app: FastAPI, jobs: list[tuple[Principal, dict, Any]]) -> list[Any]:
+class _Lane:
+    """One connection a coalescer's worker keeps while it has work (checked once, when taken).
+
+    The pool checks a connection each time it is handed out (``pool_pre_ping``); a worker
+    storing batch after batch keeps its connection instead, and gives it back (and takes a
+    freshly checked one next time) after any error or when the queue is empty.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+    def bind(self) -> Connection:
+        if self.conn is None or self.conn.closed or self.conn.invalidated:
+            self.release()
+            self.conn = self.engine.connect()
+        return self.conn
+
+    def release(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
+
+
+def _submit_many(
+    app: FastAPI, jobs: list[tuple[Principal, dict, Any]], lane: _Lane | None = None
+) -> list[Any]:
     """Store JSON submissions without photos of concurrent requests in one transaction.
 
     ``jobs`` are (principal, raw body, validated submission); the answer of each is its
@@ -401,7 +427,8 @@ def _submit_many(app: FastAPI, jobs: list[tuple[Principal, dict, Any]]) -> list[
     limits = field_limits(app)
     at = datetime.now(UTC)
     try:
-        with Session(app.state.engine, expire_on_commit=False) as session, session.begin():
+        bind = lane.bind() if lane is not None else app.state.engine
+        with Session(bind, expire_on_commit=False) as session, session.begin():
             groups: dict[tuple[str, tuple[str, ...] | None], list[int]] = {}
             for index, (principal, _, _) in enumerate(jobs):
                 groups.setdefault((principal.name, principal.townships), []).append(index)
@@ -432,8 +459,9 @@ def _submit_many(app: FastAPI, jobs: list[tuple[Principal, dict, Any]]) -> list[
                 for (_, body), hint in zip(bodies, found_hints, strict=True):
                     body["hints"] = hint
         return answers
-    except Exception:  # noqa: BLE001, S110 - every submission is tried again on its own below
-        pass
+    except Exception:  # noqa: BLE001 - every submission is tried again on its own below
+        if lane is not None:
+            lane.release()
     out: list[Any] = []
     for principal, raw, _ in jobs:
         try:
@@ -472,14 +500,19 @@ class _Coalescer:
         return await future
 
     async def _drain(self, app: FastAPI) -> None:
+        lane = _Lane(app.state.engine)
         try:
             while self.pending:
                 batch = [self.pending.popleft() for _ in range(min(len(self.pending), self.most))]
                 jobs = [(principal, raw, valid) for principal, raw, valid, _ in batch]
                 try:
-                    answers = await run_in_threadpool(_submit_many, app, jobs)
+                    answers = await run_in_threadpool(_submit_many, app, jobs, lane)
                 except Exception as exc:  # noqa: BLE001 - the one request's own error
                     answers = [exc] * len(batch)
+                if not self.pending and lane.conn is not None:
+                    # Nothing more to do: the connection goes back before anyone is answered,
+                    # so no loop that ends with its last request holds one.
+                    await run_in_threadpool(lane.release)
                 for (*_, future), answer in zip(batch, answers, strict=True):
                     if future.done():
                         continue
@@ -489,6 +522,8 @@ class _Coalescer:
                         future.set_result(answer)
         finally:
             self.busy -= 1
+            if lane.conn is not None:
+                await run_in_threadpool(lane.release)
 
 
 _coalescers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Coalescer] = (
