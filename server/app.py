@@ -115,6 +115,8 @@ def create_app(
     async def _to_login(request: Request, exc: LoginRedirect) -> RedirectResponse:
         return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
 
+    # First: field ingest is the busiest path, and routes are matched in order (no overlaps).
+    app.include_router(field.router)
     app.include_router(auth.router)
     app.include_router(health.router)
     app.include_router(calendar.router)
@@ -134,7 +136,6 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(notices.router)
     app.include_router(ledger_io.router)
-    app.include_router(field.router)
     app.include_router(metrics.router)
     app.include_router(docs.router)
     app.include_router(workbench.router)

@@ -14,14 +14,16 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gis.access import auth
@@ -150,6 +152,12 @@ def _basic_principal(session: Session, request: Request, header: str) -> Princip
     return auth.principal_of(user)
 
 
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as session, session.begin():
+        yield session
+
+
 def _resolve(request: Request) -> Principal | None:
     cached = getattr(request.state, "principal", "unset")
     if cached != "unset":
@@ -157,16 +165,21 @@ def _resolve(request: Request) -> Principal | None:
     engine = request.app.state.engine
     principal: Principal | None = None
     header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        # The token cache (gis.access.auth.TOKEN_CACHE_S): no session at all on a hit.
+        principal = auth.cached_principal_for_token(
+            lambda: _transaction(engine), header[7:].strip()
+        )
+        if principal is None:
+            raise HTTPException(
+                401,
+                "令牌无效或已过期 invalid or expired token",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        request.state.principal = principal
+        return principal
     with Session(engine) as session, session.begin():
-        if header.lower().startswith("bearer "):
-            principal = auth.principal_for_token(session, header[7:].strip())
-            if principal is None:
-                raise HTTPException(
-                    401,
-                    "令牌无效或已过期 invalid or expired token",
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                )
-        elif header.lower().startswith("basic "):
+        if header.lower().startswith("basic "):
             principal = _basic_principal(session, request, header)
         elif raw := request.cookies.get(SESSION_COOKIE):
             found = auth.session_principal(session, raw)
@@ -183,6 +196,20 @@ def _resolve(request: Request) -> Principal | None:
     return principal
 
 
+def _cached(request: Request) -> Principal | None:
+    """The caller when known without a database query: resolved already, or a cached token."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        principal = auth.peek_token(header[7:].strip())
+        if principal is not None:
+            request.state.principal = principal
+        return principal
+    return None
+
+
 def current_principal(request: Request) -> Principal | None:
     """The caller of ``request`` (bearer token, Basic where accepted, or session), or None."""
     return _resolve(request)
@@ -196,10 +223,16 @@ class Requires:
             raise KeyError(f"unknown permission {permission!r}")
         self.permission = permission
 
-    def __call__(self, request: Request) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
         if self.permission == "public":
             return None  # type: ignore[return-value]  # public routes never touch credentials
-        principal = _resolve(request)
+        principal = _cached(request)
+        if principal is None:  # not known without the database: resolve it in a worker thread
+            principal = await run_in_threadpool(_resolve, request)
+        return self.check(request, principal)
+
+    def check(self, request: Request, principal: Principal | None) -> Principal:
+        """The principal when it holds the permission; else the 401, 403 or login redirect."""
         if principal is None:
             if "text/html" in request.headers.get("accept", ""):
                 raise LoginRedirect(
@@ -338,23 +371,41 @@ class BodyLimitMiddleware:
             )
 
 
-class SecurityMiddleware(BaseHTTPMiddleware):
-    """Security headers on every response (the body cap is :class:`BodyLimitMiddleware`)."""
+class SecurityMiddleware:
+    """Security headers on every response (the body cap is :class:`BodyLimitMiddleware`).
+
+    Pure ASGI: it sets ``request.state.csp_nonce`` in the scope's state before the app runs and
+    adds the headers (those the app did not set itself) to the response's start message, with no
+    extra task or body streaming per request.
+    """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, csp: str, tls: bool) -> None:
-        super().__init__(app)
+        self.app = app
         self.max_body_bytes = max_body_bytes
         self.csp = csp
         self.tls = tls
+        fixed = dict(SECURITY_HEADERS)
+        if tls:
+            fixed["Strict-Transport-Security"] = "max-age=31536000"
+        self._fixed = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in fixed.items()]
 
-    async def dispatch(self, request: Request, call_next) -> Response:  # type: ignore[no-untyped-def, override]
-        request.state.csp_nonce = secrets.token_urlsafe(16)
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault(
-            "Content-Security-Policy", self.csp.replace("{nonce}", request.state.csp_nonce)
-        )
-        if self.tls:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        csp = self.csp.replace("{nonce}", nonce).encode("latin-1")
+        fixed = self._fixed
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in fixed if pair[0] not in present)
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

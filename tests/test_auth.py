@@ -307,6 +307,9 @@ def test_tokens_expire_and_revoke(db) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/auth/me", headers=headers).status_code == 200
     with db.begin() as conn:
         conn.execute(update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    # A change made behind the app's back (raw SQL here) is seen once the token cache's entry
+    # is older than auth.TOKEN_CACHE_S; this process's own revocations clear it at once.
+    auth.clear_token_cache()
     assert client.get("/auth/me", headers=headers).status_code == 401
     fresh = make_token(db, "viewer")
     with Session(db) as s, s.begin():
@@ -333,3 +336,24 @@ def test_security_headers_csp_nonce_and_body_limit(demo_app, demo_headers) -> No
         "/api/complaints", content=b"x" * 30_000_000, headers={"Content-Type": "application/json"}
     )
     assert big.status_code == 413
+
+
+def test_cached_token_revoked_disabled_or_changed_in_this_process_at_once(db) -> None:  # type: ignore[no-untyped-def]
+    headers = make_token(db, "viewer", name="kiosk-1")
+    client = TestClient(create_app(engine=db, settings=Settings()))
+    assert client.get("/auth/me", headers=headers).status_code == 200
+    assert auth.peek_token(headers["Authorization"].split()[1]) is not None  # cached
+    with Session(db) as s, s.begin():
+        auth.disable_user(s, name="kiosk-1", actor="admin")
+    assert client.get("/auth/me", headers=headers).status_code == 401
+
+
+def test_token_cache_entry_lapses_after_its_window(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    headers = make_token(db, "viewer")
+    client = TestClient(create_app(engine=db, settings=Settings()))
+    assert client.get("/auth/me", headers=headers).status_code == 200
+    with db.begin() as conn:
+        conn.execute(update(ApiToken).values(revoked_at=datetime.now(UTC)))
+    assert client.get("/auth/me", headers=headers).status_code == 200  # within the window
+    monkeypatch.setattr(auth, "_clock", lambda: 1e12)  # the window has passed
+    assert client.get("/auth/me", headers=headers).status_code == 401

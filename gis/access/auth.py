@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
@@ -141,6 +143,7 @@ def set_role(
         raise AuthError(f"a {role} user needs at least one --township")
     before = {"role": user.role, "townships": user.townships}
     user.role, user.townships = role, sorted(set(townships or []))
+    forget_tokens(session)
     audit(
         session,
         actor=actor,
@@ -161,6 +164,7 @@ def set_password(
     user = get_user(session, name)
     check_password_policy(password, user_inputs=(name,))
     user.password_hash = _hasher.hash(password)
+    forget_tokens(session)
     now = datetime.now(UTC)
     session.execute(
         update(ApiToken)
@@ -185,6 +189,7 @@ def disable_user(session: Session, *, name: str, actor: str) -> None:
     """Disable a user and end their sessions and tokens."""
     user = get_user(session, name)
     user.disabled = True
+    forget_tokens(session)
     now = datetime.now(UTC)
     session.execute(
         update(WebSession)
@@ -298,6 +303,7 @@ def revoke_token(session: Session, *, token_id: int, actor: str) -> None:
     if token is None:
         raise AuthError(f"no token {token_id}")
     token.revoked_at = datetime.now(UTC)
+    forget_tokens(session)
     audit(session, actor=actor, action="token_revoked", subject=str(token_id))
 
 
@@ -305,11 +311,18 @@ def principal_for_token(
     session: Session, raw: str, *, now: datetime | None = None
 ) -> Principal | None:
     """The token's user, or None when unknown, revoked, expired or disabled."""
-    now = now or datetime.now(UTC)
+    found = _token_row(session, _digest(raw), now or datetime.now(UTC))
+    return found[0] if found is not None else None
+
+
+def _token_row(
+    session: Session, digest: str, now: datetime
+) -> tuple[Principal, datetime | None] | None:
+    """The principal and expiry of the token with hash ``digest``, if it may be used now."""
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == _digest(raw))
+        .where(ApiToken.token_hash == digest)
     ).first()
     if row is None:
         return None
@@ -318,7 +331,76 @@ def principal_for_token(
         return None
     if not token.last_used_at or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now
-    return principal_of(user)
+    return principal_of(user), token.expires_at
+
+
+# -- the token cache -----------------------------------------------------------------------------
+#
+# A bearer token's principal is remembered for TOKEN_CACHE_S seconds in this process, keyed by the
+# token's SHA-256, so a client sending many requests does not cost a lookup (and a transaction)
+# each. Revoking a token, disabling a user, changing a role or a password through this module
+# empties the cache at once and again when that transaction commits; a change made by another
+# process (the CLI, a second worker) takes effect here within TOKEN_CACHE_S at most. A token's
+# own expiry is checked on every use, cached or not.
+
+TOKEN_CACHE_S = 5.0
+_clock = time.monotonic
+TOKEN_CACHE_SIZE = 4096
+_token_cache: dict[str, tuple[float, Principal, datetime | None]] = {}
+_token_lock = threading.Lock()
+
+
+def clear_token_cache() -> None:
+    """Forget every cached token principal (this process)."""
+    with _token_lock:
+        _token_cache.clear()
+
+
+def forget_tokens(session: Session | None = None) -> None:
+    """Empty the token cache now and, with ``session``, again after it commits."""
+    clear_token_cache()
+    if session is not None:
+        event.listen(session, "after_commit", lambda _s: clear_token_cache(), once=True)
+
+
+def peek_token(raw: str, *, now: datetime | None = None) -> Principal | None:
+    """The cached principal of a bearer token, or None when it is not cached (or expired)."""
+    with _token_lock:
+        hit = _token_cache.get(_digest(raw))
+    if hit is None:
+        return None
+    until, principal, expires_at = hit
+    if until <= _clock():
+        return None
+    if expires_at is not None and expires_at <= (now or datetime.now(UTC)):
+        return None
+    return principal
+
+
+def cached_principal_for_token(
+    session_of, raw: str, *, now: datetime | None = None  # type: ignore[no-untyped-def]
+) -> Principal | None:
+    """:func:`principal_for_token` through the cache; ``session_of()`` opens a session on a miss.
+
+    ``session_of`` returns a context manager giving a session in a transaction; it is called
+    only when the token is not cached (unknown and refused tokens are never cached).
+    """
+    now = now or datetime.now(UTC)
+    cached = peek_token(raw, now=now)
+    if cached is not None:
+        return cached
+    key = _digest(raw)
+    tick = _clock()
+    with session_of() as session:
+        found = _token_row(session, key, now)
+        if found is None:
+            return None
+        principal, expires_at = found
+    with _token_lock:
+        if len(_token_cache) >= TOKEN_CACHE_SIZE:
+            _token_cache.clear()
+        _token_cache[key] = (tick + TOKEN_CACHE_S, principal, expires_at)
+    return principal
 
 
 KIOSK_ROLES = ("viewer",)

@@ -758,6 +758,137 @@ def store_inspection(
 
 
 # ---------------------------------------------------------------------------------------------
+# Many single submissions in one transaction (concurrent requests stored together)
+# ---------------------------------------------------------------------------------------------
+
+
+def _bodies_sql() -> str:
+    return f"""
+    SELECT {_ROW_COLUMNS},
+           (SELECT code FROM problems WHERE id = x.problem_id) AS problem_code,
+           (SELECT COALESCE(json_agg(json_build_object(
+                'sha256', t.sha256, 'media_type', t.media_type, 'size_bytes', t.size_bytes,
+                'filename', t.filename, 'exif_lon', t.exif_lon, 'exif_lat', t.exif_lat)
+                ORDER BY t.id), '[]'::json)
+            FROM attachments t WHERE t.inspection_id = x.id) AS photos
+    FROM inspections x WHERE x.id = ANY(CAST(:ids AS bigint[]))
+    """
+
+
+@lru_cache(maxsize=1)
+def _bodies_statement() -> Any:
+    return text(_bodies_sql())
+
+
+def store_valid_many(
+    session: Session,
+    valids: Sequence[ValidInspection],
+    *,
+    at: datetime,
+    limits: FieldSettings,
+    townships: Sequence[str] | None = None,
+) -> list[Stored | LedgerError | Conflict]:
+    """Store validated submissions of one inspector as :func:`store_valid` would, one by one.
+
+    One answer per submission, in order: its :class:`Stored` (the same body, created flag and
+    suspected rebounds as :func:`store_valid`), or the :class:`LedgerError` / :class:`Conflict`
+    it would raise alone. The new rows go in with the batch statement (:func:`_batch_sql`), the
+    events of inspections of problems after it, and the answers are read back in one more
+    statement. A UUID repeated within ``valids`` is answered after its first by
+    :func:`store_valid`, as a re-send would be. New rows are answered from the statement
+    itself; only re-sends are read back. An unexpected database error is raised (the
+    caller rolls back and stores the submissions one by one). The caller commits.
+    """
+    if not valids:
+        return []
+    inspector = valids[0].inspector
+    if any(v.inspector != inspector for v in valids):
+        raise ValueError("store_valid_many takes the submissions of one inspector")
+    out: list[Stored | LedgerError | Conflict | None] = [None] * len(valids)
+    first_of: dict[uuid_mod.UUID, int] = {}
+    repeats: list[int] = []
+    for index, valid in enumerate(valids):
+        if valid.uuid in first_of:
+            repeats.append(index)
+        else:
+            first_of[valid.uuid] = index
+    items = []
+    for index in first_of.values():
+        valid = valids[index]
+        items.append({
+            "idx": index, "uuid": str(valid.uuid), "problem_code": valid.problem_code,
+            "flags": _point_flags(valid, limits),
+            "off_site_m": off_site_limit_m(valid.accuracy_m, limits),
+            "finding": valid.finding, "category": valid.category, "note": valid.note,
+            "accuracy_m": valid.accuracy_m, "observed_at": valid.observed_at.isoformat(),
+            "source_crs": valid.crs, "source_lon": valid.source_lon,
+            "source_lat": valid.source_lat, "payload_sha256": valid.payload_sha256,
+            "lon": valid.lon, "lat": valid.lat,
+        })
+    _, rebound_params = inspection_flag_sql("ins")
+    rows = {r["idx"]: r for r in session.execute(_batch_statement(), {
+        **rebound_params, "items": json.dumps(items), "inspector": inspector,
+        "received_at": at, "towns": list(townships) if townships is not None else None,
+    }).mappings()}
+    answered: dict[int, tuple[int, bool, list[int]]] = {}
+    events = False
+    for index in first_of.values():
+        valid, row = valids[index], rows[index]
+        if row["id"] is None:
+            if row["problem_missing"]:
+                out[index] = _problem_missing(valid)
+                continue
+            stored = _existing(session, valid.uuid)  # stored meanwhile by a concurrent request
+            assert stored is not None
+            try:
+                _same_or_conflict(stored, valid)
+            except Conflict as exc:
+                out[index] = exc
+            else:
+                out[index] = Stored(body=inspection_dict(session, stored), created=False)
+            continue
+        if not row["created"]:
+            try:
+                _same_hash_or_conflict(row["stored_sha256"], valid)
+            except Conflict as exc:
+                out[index] = exc
+            else:
+                answered[index] = (row["id"], False, [])
+            continue
+        # A new row's answer comes with the statement; only stored ones are read back.
+        out[index] = Stored(body=_row_body({**row, "photos": []}), created=True,
+                            suspected_rebounds=list(row["rebounds"] or []))
+        if row["new_problem_id"] is not None:
+            record_event(
+                session,
+                Problem(id=row["new_problem_id"]),  # only its id is read
+                actor=inspector,
+                action="inspection",
+                at=at,
+                reason=valid.note[:500],
+                after=_event_after(valid, row),
+            )
+            events = True
+    if events:
+        session.flush()
+    if answered:  # re-sends of stored inspections: their answers as stored, photos included
+        ids = [row_id for row_id, _, _ in answered.values()]
+        bodies = {
+            r["id"]: _row_body(r)
+            for r in session.execute(_bodies_statement(), {"ids": ids}).mappings()
+        }
+        for index, (row_id, created, rebounds) in answered.items():
+            out[index] = Stored(body=bodies[row_id], created=created, suspected_rebounds=rebounds)
+    for index in repeats:
+        try:
+            out[index] = store_valid(session, valids[index], at=at, limits=limits,
+                                     townships=townships)
+        except (LedgerError, Conflict) as exc:
+            out[index] = exc
+    return [answer for answer in out if answer is not None]
+
+
+# ---------------------------------------------------------------------------------------------
 # A batch of submissions (the offline queue's flush)
 # ---------------------------------------------------------------------------------------------
 
@@ -830,7 +961,10 @@ def _batch_sql() -> str:
            n.problem_id AS new_problem_id, v.distance,
            e.id IS NULL AND i.problem_code IS NOT NULL AND v.problem_id IS NULL
                AS problem_missing,
-           COALESCE(rb.ids, '{{}}') AS rebounds
+           COALESCE(rb.ids, '{{}}') AS rebounds,
+           n.uuid, n.inspector, n.finding, n.category, n.note, n.accuracy_m, n.observed_at,
+           n.received_at, n.source_crs, n.source_lon, n.source_lat, n.payload_sha256,
+           ST_X(n.geom) AS x, ST_Y(n.geom) AS y
     FROM items i
     LEFT JOIN ins n ON n.uuid = i.uuid
     LEFT JOIN (

@@ -8,7 +8,9 @@ sure to hold every point within R metres, then the exact geography distance filt
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -242,7 +244,35 @@ def hints(
     One statement: the township and its name, the zones, and (with a category) the open
     problems and recent new-problem reports within the duplicate radius.
     """
-    params: dict[str, Any] = {"lon": lon, "lat": lat}
+    params: dict[str, Any] = {}
+    sql = _hints_sql(
+        params, lon, lat, category, problem_code, duplicate_radius_m, townships, exclude_uuid
+    )
+    row = session.execute(text(sql), params).mappings().one()
+    return _hints_out(row, lon, lat, duplicate_radius_m)
+
+
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+_HINT_COLUMNS = {
+    "lon": "float8", "lat": "float8", "d_dlon": "float8", "d_dlat": "float8", "d_r": "float8",
+    "d_n": "int", "d_category": "text", "d_exclude": "text", "d_towns": "text[]",
+    "r_category": "text", "r_dlon": "float8", "r_dlat": "float8", "r_r": "float8",
+    "r_days": "int", "r_exclude": "text", "r_towns": "text[]",
+}
+
+
+def _hints_sql(
+    params: dict[str, Any],
+    lon: float,
+    lat: float,
+    category: str | None,
+    problem_code: str | None,
+    duplicate_radius_m: float,
+    townships: Sequence[str] | None,
+    exclude_uuid: str | None,
+) -> str:
+    """The statement of :func:`hints` (its parameters go into ``params``)."""
+    params.update({"lon": lon, "lat": lat})
     duplicates_sql = reports_sql = "'[]'::json"
     if category:
         duplicates_sql = _as_json_array(_nearest_sql(
@@ -251,17 +281,17 @@ def hints(
         reports_sql = _as_json_array(_recent_sql(
             params, lat, category, duplicate_radius_m, 30, exclude_uuid, townships, p="r_"
         ))
-    row = session.execute(
-        text(
-            f"""
+    return f"""
             SELECT tc.code, (SELECT name FROM townships WHERE code = tc.code) AS name,
                    {_as_json_array(_ZONES_SQL)} AS zones,
                    {duplicates_sql} AS duplicates, {reports_sql} AS reports
             FROM (SELECT {township_of_sql(_point_sql())} AS code) tc
             """
-        ),
-        params,
-    ).mappings().one()
+
+
+def _hints_out(
+    row: Mapping[str, Any], lon: float, lat: float, duplicate_radius_m: float
+) -> dict[str, Any]:
     township = row["code"]
     return {
         "lon": lon,
@@ -274,6 +304,64 @@ def hints(
         "recent_reports": [_report_out(r) for r in row["reports"]],
         "duplicate_radius_m": duplicate_radius_m,
     }
+
+
+def hints_many(
+    session: Session,
+    points: Sequence[Mapping[str, Any]],
+    *,
+    duplicate_radius_m: float = 50.0,
+    townships: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`hints` of many points at once, in order; one statement per kind of point.
+
+    Each point is a mapping with ``lon``, ``lat`` and optionally ``category``,
+    ``problem_code`` and ``exclude_uuid``, the arguments of :func:`hints`. Points whose
+    statement has the same shape (with or without a category, a problem code) share one
+    statement: the statement of :func:`hints` run for every row of a JSON recordset, its
+    parameters read from the row, so each answer is exactly what :func:`hints` gives.
+    """
+    shapes: dict[tuple[bool, bool], list[int]] = {}
+    for index, point in enumerate(points):
+        key = (bool(point.get("category")), bool(point.get("problem_code")))
+        shapes.setdefault(key, []).append(index)
+    out: list[dict[str, Any] | None] = [None] * len(points)
+    for indexes in shapes.values():
+        rows = []
+        sql = ""
+        for index in indexes:
+            point = points[index]
+            params: dict[str, Any] = {}
+            sql = _hints_sql(
+                params, point["lon"], point["lat"], point.get("category"),
+                point.get("problem_code"), duplicate_radius_m, townships,
+                point.get("exclude_uuid"),
+            )
+            rows.append({"idx": index, **params})
+        names = sorted(set(_BIND.findall(sql)))
+        unknown = [n for n in names if n not in _HINT_COLUMNS]
+        if unknown:  # a parameter this function does not know how to read from a row
+            for index in indexes:
+                point = points[index]
+                out[index] = hints(
+                    session, point["lon"], point["lat"], category=point.get("category"),
+                    problem_code=point.get("problem_code"),
+                    duplicate_radius_m=duplicate_radius_m, townships=townships,
+                    exclude_uuid=point.get("exclude_uuid"),
+                )
+            continue
+        per_row = _BIND.sub(lambda m: f"i.{m.group(1)}", sql)
+        columns = ", ".join(f"{n} {_HINT_COLUMNS[n]}" for n in names)
+        statement = f"""
+            SELECT i.idx, h.* FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+                AS i(idx int{", " + columns if columns else ""})
+            CROSS JOIN LATERAL ({per_row}) h
+        """
+        found = session.execute(text(statement), {"rows": json.dumps(rows)}).mappings()
+        for row in found:
+            point = points[row["idx"]]
+            out[row["idx"]] = _hints_out(row, point["lon"], point["lat"], duplicate_radius_m)
+    return [h for h in out if h is not None]
 
 
 def offline_pack(session: Session, townships: Sequence[str] | None = None) -> dict[str, Any]:

@@ -61,6 +61,11 @@ def bench(
     no_pygeoapi: Annotated[
         bool, typer.Option("--no-pygeoapi", help="do not start the pygeoapi peer")
     ] = False,
+    cases: Annotated[
+        str | None,
+        typer.Option(help="only these cases, comma-separated (hotspots, wall, ogc, ingest, "
+                     "townships); the demo load always runs"),
+    ] = None,
 ) -> None:
     """Run the benchmark suite in a private PostGIS cluster; print a table, write the results.
 
@@ -80,5 +85,7 @@ def bench(
         argv += ["--out", str(out)]
     if no_pygeoapi:
         argv.append("--no-pygeoapi")
+    if cases:
+        argv += ["--cases", cases]
     config = suite.config_from(suite.parse_args(argv))
     suite.run_suite(config, command=" ".join(["lookback bench", *argv]))

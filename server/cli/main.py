@@ -381,6 +381,7 @@ def up(
 
     from gis.demo.county import database_is_empty
     from server.app import create_app
+    from server.ops import warm_up
 
     settings = get_settings()
     started_here = False
@@ -394,13 +395,18 @@ def up(
         _load_demo(300, 20261123, None)
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Lookback is serving on http://{bind_host}:{bind_port}/  (Ctrl-C stops)")
+    served = create_app(engine=engine, settings=settings)
+    warm_up(served)  # route state built now, not during the first requests
     try:
         uvicorn.run(
-            create_app(engine=engine, settings=settings),
+            served,
             host=bind_host,
             port=bind_port,
             log_level="info",
             access_log=False,  # the app logs one JSON line per request itself
+            # uvloop and httptools (dependencies) when importable; asyncio and h11 otherwise.
+            loop="auto",
+            http="auto",
         )
     finally:
         engine.dispose()

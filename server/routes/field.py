@@ -8,17 +8,27 @@ Inspectors see and claim only problems of their townships; the actor is the sign
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import weakref
+from collections import deque
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from sqlalchemy import Engine, select
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+)
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -38,9 +48,11 @@ from gis.field.inspections import (
     inspection_dict,
     store_batch,
     store_inspection,
+    store_valid_many,
     submit_inspection,
+    validate,
 )
-from gis.field.nearby import hints, nearest_open_problems, offline_pack
+from gis.field.nearby import hints, hints_many, nearest_open_problems, offline_pack
 from gis.field.photos import SHA256_RE, PhotoError, blob_path
 from gis.geo import coords
 from gis.ledger.writes import LedgerError, NotFound
@@ -63,6 +75,13 @@ PHOTO_HEADERS = {
     "Cache-Control": "private, max-age=31536000, immutable",
 }
 FIELD_ASSETS = ("index.html", "app.js", "styles.css", "sw.js", "manifest.webmanifest")
+
+
+class _FastJSON(JSONResponse):
+    """A JSON response serialised by orjson (the same JSON as :class:`JSONResponse`)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def field_limits(app: FastAPI) -> FieldSettings:
@@ -370,6 +389,157 @@ def _submit(app: FastAPI, raw: dict, principal: Principal, photos: list) -> tupl
     return (201 if result.created else 200), body
 
 
+class _Lane:
+    """One connection a coalescer's worker keeps while it has work (checked once, when taken).
+
+    The pool checks a connection each time it is handed out (``pool_pre_ping``); a worker
+    storing batch after batch keeps its connection instead, and gives it back (and takes a
+    freshly checked one next time) after any error or when the queue is empty.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+    def bind(self) -> Connection:
+        if self.conn is None or self.conn.closed or self.conn.invalidated:
+            self.release()
+            self.conn = self.engine.connect()
+        return self.conn
+
+    def release(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
+
+
+def _submit_many(
+    app: FastAPI, jobs: list[tuple[Principal, dict, Any]], lane: _Lane | None = None
+) -> list[Any]:
+    """Store JSON submissions without photos of concurrent requests in one transaction.
+
+    ``jobs`` are (principal, raw body, validated submission); the answer of each is its
+    (status, body) exactly as :func:`_submit` would give it, or the exception it would raise.
+    Nothing is answered before the commit. When the shared transaction fails for any reason,
+    it is rolled back and each submission is stored again on its own with :func:`_submit`, so
+    one request's trouble is never another's.
+    """
+    limits = field_limits(app)
+    at = datetime.now(UTC)
+    try:
+        bind = lane.bind() if lane is not None else app.state.engine
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            groups: dict[tuple[str, tuple[str, ...] | None], list[int]] = {}
+            for index, (principal, _, _) in enumerate(jobs):
+                groups.setdefault((principal.name, principal.townships), []).append(index)
+            answers: list[Any] = [None] * len(jobs)
+            for (_, towns), indexes in groups.items():
+                found = store_valid_many(
+                    session, [jobs[i][2] for i in indexes], at=at, limits=limits, townships=towns
+                )
+                bodies: list[tuple[int, dict]] = []
+                for index, answer in zip(indexes, found, strict=True):
+                    if isinstance(answer, Exception):
+                        answers[index] = answer
+                        continue
+                    body = answer.body
+                    body["created"] = answer.created
+                    body["suspected_rebounds"] = answer.suspected_rebounds
+                    bodies.append((index, body))
+                    answers[index] = (201 if answer.created else 200, body)
+                # The hints of the answers (a stored inspection is not its own duplicate).
+                found_hints = hints_many(
+                    session,
+                    [{"lon": b["lon"], "lat": b["lat"], "category": b["category"],
+                      "problem_code": b["problem_code"], "exclude_uuid": b["uuid"]}
+                     for _, b in bodies],
+                    duplicate_radius_m=limits.duplicate_radius_m,
+                    townships=towns,
+                )
+                for (_, body), hint in zip(bodies, found_hints, strict=True):
+                    body["hints"] = hint
+        return answers
+    except Exception:  # noqa: BLE001 - every submission is tried again on its own below
+        if lane is not None:
+            lane.release()
+    out: list[Any] = []
+    for principal, raw, _ in jobs:
+        try:
+            out.append(_submit(app, raw, principal, []))
+        except Exception as exc:  # noqa: BLE001 - handed to the request it belongs to
+            out.append(exc)
+    return out
+
+
+class _Coalescer:
+    """Concurrent single submissions (JSON, no photos) of one event loop, stored together.
+
+    A request's validated submission joins a queue; at most :attr:`lanes` workers each take
+    everything queued (up to :attr:`most`) and store it with :func:`_submit_many` in one
+    transaction, while new requests queue up for the next round. Under load one commit, one
+    insert statement and one read-back serve many requests; a lone request waits for nothing.
+    Each request is answered only after the transaction holding its row committed.
+    """
+
+    lanes = 4  # measured: 2 lanes ~1x the peer, 4 lanes 1.7-1.9x, 8 lanes 1.5-1.7x (quick bench)
+    most = 64
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[Principal, dict, Any, asyncio.Future]] = deque()
+        self.busy = 0
+        self.tasks: set[asyncio.Task] = set()
+
+    async def submit(self, app: FastAPI, principal: Principal, raw: dict, valid: Any) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((principal, raw, valid, future))
+        if self.busy < self.lanes:
+            self.busy += 1
+            task = asyncio.ensure_future(self._drain(app))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return await future
+
+    async def _drain(self, app: FastAPI) -> None:
+        lane = _Lane(app.state.engine)
+        try:
+            while self.pending:
+                batch = [self.pending.popleft() for _ in range(min(len(self.pending), self.most))]
+                jobs = [(principal, raw, valid) for principal, raw, valid, _ in batch]
+                try:
+                    answers = await run_in_threadpool(_submit_many, app, jobs, lane)
+                except Exception as exc:  # noqa: BLE001 - the one request's own error
+                    answers = [exc] * len(batch)
+                if not self.pending and lane.conn is not None:
+                    # Nothing more to do: the connection goes back before anyone is answered,
+                    # so no loop that ends with its last request holds one.
+                    await run_in_threadpool(lane.release)
+                for (*_, future), answer in zip(batch, answers, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(answer, BaseException):
+                        future.set_exception(answer)
+                    else:
+                        future.set_result(answer)
+        finally:
+            self.busy -= 1
+            if lane.conn is not None:
+                await run_in_threadpool(lane.release)
+
+
+_coalescers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Coalescer] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _coalescer() -> _Coalescer:
+    """The coalescer of the running event loop (a test client may run several loops)."""
+    loop = asyncio.get_running_loop()
+    found = _coalescers.get(loop)
+    if found is None:
+        found = _coalescers[loop] = _Coalescer()
+    return found
+
+
 @router.post(
     "/api/inspections",
     status_code=201,
@@ -425,6 +595,10 @@ async def inspections_create(request: Request, principal: Submitter) -> JSONResp
             await form.close()
     else:
         raw = _json_object(await _read_body(request, JSON_BODY_MAX, "the body"))
+        # Refused before it waits for anything (the same 422 the store would give).
+        valid = validate(raw, inspector=principal.name, now=datetime.now(UTC), limits=limits)
+        status, body = await _coalescer().submit(request.app, principal, raw, valid)
+        return _FastJSON(body, status_code=status)
     status, body = await run_in_threadpool(_submit, request.app, raw, principal, photos)
     return JSONResponse(body, status_code=status)
 
