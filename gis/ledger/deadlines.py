@@ -40,6 +40,12 @@ def open_sql(alias: str = "p") -> str:
     return f"({alias}.status <> 'closed')"
 
 
+def rebounded_sql(alias: str = "p") -> str:
+    """SQL boolean: rebounded (反弹) and not closed again — status ``rebounded``, or reopened
+    for rectification after a rebound (a look-back finding rebounds and reopens at once)."""
+    return f"({open_sql(alias)} AND {alias}.rebound_count > 0)"
+
+
 def overdue_sql(alias: str = "p", today: str = ":today") -> str:
     """SQL boolean: open and the due date is before ``today``."""
     return f"({open_sql(alias)} AND COALESCE({days_overdue_sql(alias, today)} > 0, false))"
