@@ -410,7 +410,7 @@ def app(engine):  # type: ignore[no-untyped-def]
 @settings(
     max_examples=20,
     # LOOKBACK_NO_SHRINK=1 reports the first failing example at once (shrinking one is slow)
-    phases=(Phase.generate,) if os.environ.get("LOOKBACK_NO_SHRINK") else None,
+    phases=(Phase.generate,) if os.environ.get("LOOKBACK_NO_SHRINK") else tuple(Phase),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
