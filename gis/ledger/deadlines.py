@@ -22,17 +22,23 @@ def local_today(now: datetime | None = None) -> date:
     return (now.astimezone(zone) if now else datetime.now(zone)).date()
 
 
-def due_date_sql(alias: str = "p") -> str:
-    """SQL expression: the effective due date of problem ``alias``."""
+def due_date_sql(alias: str = "p", today: str = ":today") -> str:
+    """SQL expression: the effective due date of problem ``alias`` on ``today``.
+
+    A milestone is current on ``today`` unless it was met or superseded on or before it, so a
+    ledger read as of a past day keeps the milestones that were still open then (live,
+    ``met_on`` and ``superseded_on`` never lie after today)."""
+    day = f"CAST({today} AS date)"
     return (
         f"LEAST({alias}.deadline, (SELECT min(m.due_date) FROM milestones m "
-        f"WHERE m.problem_id = {alias}.id AND m.met_on IS NULL AND m.superseded_on IS NULL))"
+        f"WHERE m.problem_id = {alias}.id AND (m.met_on IS NULL OR m.met_on > {day})"
+        f" AND (m.superseded_on IS NULL OR m.superseded_on > {day})))"
     )
 
 
 def days_overdue_sql(alias: str = "p", today: str = ":today") -> str:
     """SQL expression: whole days past the due date (negative: days left; NULL: no deadline)."""
-    return f"(CAST({today} AS date) - ({due_date_sql(alias)}))"
+    return f"(CAST({today} AS date) - ({due_date_sql(alias, today)}))"
 
 
 def open_sql(alias: str = "p") -> str:
