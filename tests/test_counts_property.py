@@ -57,8 +57,8 @@ NAMES = ("open", "overdue", "on_time", "rebounded", "closed")
 ROLES = ("office", "admin", "township", "inspector")
 WARNING_ORDER = {"none": 0, "blue": 1, "yellow": 2, "orange": 3, "red": 4}
 OPEN = ",".join(s.value for s in OPEN_STATUSES)
-# The OGC and export filters selecting each named set, where the filter exists (neither has one
-# for ``rebounded``: their ``status=rebounded`` is the status alone).
+# The OGC and export filters selecting each named set, where the filter exists (OGC has none for
+# ``rebounded``: its ``status=rebounded`` is the status alone).
 OGC_FILTERS = {
     "open": {"status": OPEN},
     "overdue": {"overdue": "true"},
@@ -70,6 +70,7 @@ EXPORT_FILTERS = {
     "overdue": {"overdue": "true"},
     "on_time": {"overdue": "false", "status": [s.value for s in OPEN_STATUSES]},
     "closed": {"status": ["closed"]},
+    "rebounded": {"rebounded": "true"},
 }
 
 
@@ -309,6 +310,15 @@ def csv_rows(resp) -> int:  # type: ignore[no-untyped-def]
     return len([r for r in rows[1:] if r])
 
 
+def _cards(html: str) -> dict[str, int]:
+    """The workbench home's count cards: ``{key: n}``."""
+    import re
+
+    found = re.findall(r'data-count="(\w+)"><a href="[^"]*">\s*<span class="n">(\d+)</span>', html)
+    assert {k for k, _ in found} == {"open", "overdue", "rebounded", "closed"}, found
+    return {k: int(n) for k, n in found}
+
+
 def surfaces(  # type: ignore[no-untyped-def]
     session: Session, world: World, office: TestClient, township: dict[str, TestClient]
 ) -> dict[str | None, dict[str, dict[str, int]]]:
@@ -333,6 +343,10 @@ def surfaces(  # type: ignore[no-untyped-def]
         put(row["code"], "wall_ranking", row)
     put(None, "wall_ranking", {n: sum(r[n] for r in wall["ranking"]) for n in NAMES})
 
+    # the workbench's home cards (工作台)
+    home = office.get("/")
+    assert home.status_code == 200
+    out[None]["workbench_cards"] = _cards(home.text)
     # the wall's township bubbles: a colouring, whose rebounded and closed classes are the sets
     bubbles = office.get("/api/wall/problems", params={"zoom": 8}).json()["features"]
     for town in world.towns:
@@ -371,11 +385,12 @@ def surfaces(  # type: ignore[no-untyped-def]
         where = {"township_code": town} if town else {}
         ogc = {}
         export = {}
-        for name in OGC_FILTERS:
-            resp = office.get("/ogc/collections/problems/items",
-                              params={**where, **OGC_FILTERS[name], "limit": 1})
-            assert resp.status_code == 200, resp.text
-            ogc[name] = resp.json()["numberMatched"]
+        for name in EXPORT_FILTERS:
+            if name in OGC_FILTERS:
+                resp = office.get("/ogc/collections/problems/items",
+                                  params={**where, **OGC_FILTERS[name], "limit": 1})
+                assert resp.status_code == 200, resp.text
+                ogc[name] = resp.json()["numberMatched"]
             params = {**({"township": town} if town else {}), **EXPORT_FILTERS[name],
                       "format": "csv"}
             export[name] = csv_rows(office.get("/api/export/ledger", params=params))
