@@ -57,13 +57,14 @@ NAMES = ("open", "overdue", "on_time", "rebounded", "closed")
 ROLES = ("office", "admin", "township", "inspector")
 WARNING_ORDER = {"none": 0, "blue": 1, "yellow": 2, "orange": 3, "red": 4}
 OPEN = ",".join(s.value for s in OPEN_STATUSES)
-# The OGC and export filters selecting each named set, where the filter exists (OGC has none for
-# ``rebounded``: its ``status=rebounded`` is the status alone).
+# The OGC and export filters selecting each named set (``status=rebounded`` would be the status
+# alone, not the set).
 OGC_FILTERS = {
     "open": {"status": OPEN},
     "overdue": {"overdue": "true"},
     "on_time": {"overdue": "false", "status": OPEN},
     "closed": {"status": "closed"},
+    "rebounded": {"rebounded": "true"},
 }
 EXPORT_FILTERS = {
     "open": {"status": [s.value for s in OPEN_STATUSES]},
