@@ -11,10 +11,23 @@ name                      label           set
 ``open``                  未销号 Open       not closed (every status but ``closed``)
 ``overdue``               逾期 Overdue      open and past its due date
 ``on_time``               未逾期 On time     open and not past its due date
-``rebounded``             反弹 Rebounded    status ``rebounded`` now
+``rebounded``             反弹 Rebounded    open and rebounded since its last closure
 ``closed``                已销号 Closed     status ``closed``
-``closed_in_period``      本期销号          closed within the period
+``closed_in_period``      本期销号          closed (销号) within the period
 ========================  ==============  ===========================================
+
+``rebounded`` is not the status alone: a look-back that finds a problem again rebounds and
+reopens it at once (``rebounded → rectifying``), and the office's reopen is a clerical step, so
+a problem stays rebounded until it is closed again. Every rebound path (a look-back finding, a
+confirmed suspected rebound, the office's rebound action) adds exactly one.
+
+``closed_in_period`` is a flow, not a state: the problems with a closure event (an approval,
+the end of a public notice, a historic import) whose closure moment lies in the period, each
+counted once, whatever happened to them afterwards. A problem closed and then rebounded within
+the period was closed in it (and its rebound is counted as a rebound in the period): a
+bulletin's or report's "closed this period" does not shrink when a closed problem later
+rebounds. The bulletins, the reports' headlines and monthly trend, and the scorecard all count
+it with this one predicate.
 
 ``open = overdue + on_time`` and ``total = open + closed`` hold by construction. The map's
 classes (:data:`gis.ledger.query.MAP_CLASSES`) are a colouring, not a count: a rebounded problem
@@ -29,7 +42,7 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.ledger.deadlines import open_sql, overdue_sql
+from gis.ledger.deadlines import open_sql, overdue_sql, rebounded_sql
 from gis.ledger.query import ProblemQuery, end_of_day
 
 
@@ -62,12 +75,20 @@ _PREDICATES = {
     "open": open_sql,
     "overdue": overdue_sql,
     "on_time": lambda a: f"({open_sql(a)} AND NOT {overdue_sql(a)})",
-    "rebounded": lambda a: f"({a}.status = 'rebounded')",
+    "rebounded": rebounded_sql,
     "closed": lambda a: f"({a}.status = 'closed')",
-    "closed_in_period": lambda a: (
-        f"({a}.status = 'closed' AND {a}.closed_at >= :start_ts AND {a}.closed_at < :end_ts)"
-    ),
+    "closed_in_period": lambda a: closed_in_period_sql(a),
 }
+
+
+def closed_in_period_sql(alias: str = "p", start: str = ":start_ts", end: str = ":end_ts") -> str:
+    """SQL boolean: problem ``alias`` was closed (a closure event) between ``start`` (included)
+    and ``end`` (excluded), whatever its status now."""
+    moment = closure_moment_sql("ce")
+    return (
+        f"EXISTS (SELECT 1 FROM events ce WHERE ce.problem_id = {alias}.id"
+        f" AND {closure_event_sql('ce')} AND {moment} >= {start} AND {moment} < {end})"
+    )
 
 COUNT_SETS: tuple[CountSet, ...] = (
     CountSet("total", "全部", "All"),

@@ -25,14 +25,21 @@ def local_today(now: datetime | None = None) -> date:
     return (now.astimezone(zone) if now else datetime.now(zone)).date()
 
 
-def _least_due_sql(alias: str) -> str:
+def _least_due_sql(alias: str, today: str) -> str:
+    """The earliest of the deadline and the current milestone's due date on ``today``.
+
+    A milestone is current on ``today`` unless it was met or superseded on or before it, so a
+    ledger read as of a past day keeps the milestones that were still open then (live,
+    ``met_on`` and ``superseded_on`` never lie after today)."""
+    day = f"CAST({today} AS date)"
     return (
         f"LEAST({alias}.deadline, (SELECT min(m.due_date) FROM milestones m "
-        f"WHERE m.problem_id = {alias}.id AND m.met_on IS NULL AND m.superseded_on IS NULL))"
+        f"WHERE m.problem_id = {alias}.id AND (m.met_on IS NULL OR m.met_on > {day})"
+        f" AND (m.superseded_on IS NULL OR m.superseded_on > {day})))"
     )
 
 
-def waiting_sql(alias: str = "p") -> str:
+def waiting_sql(alias: str = "p", today: str = ":today") -> str:
     """SQL boolean: the problem waits for the office's check (待核查) after applying for closure
     on time — its clock stops: the wait for verification or for a public notice is the office's,
     not the township's, so it is neither overdue nor warned while it lasts."""
@@ -41,24 +48,33 @@ def waiting_sql(alias: str = "p") -> str:
         f"({alias}.status = 'awaiting_verification' AND EXISTS (SELECT 1 FROM closures c"
         f" WHERE c.problem_id = {alias}.id AND c.outcome IN ('pending', 'in_notice')"
         f" AND (c.applied_at AT TIME ZONE '{tz}')::date"
-        f" <= COALESCE({_least_due_sql(alias)}, 'infinity'::date)))"
+        f" <= COALESCE({_least_due_sql(alias, today)}, 'infinity'::date)))"
     )
 
 
-def due_date_sql(alias: str = "p") -> str:
-    """SQL expression: the effective due date of problem ``alias`` (NULL while it waits for the
-    office's check after an application made on time: :func:`waiting_sql`)."""
-    return f"(CASE WHEN {waiting_sql(alias)} THEN NULL ELSE {_least_due_sql(alias)} END)"
+def due_date_sql(alias: str = "p", today: str = ":today") -> str:
+    """SQL expression: the effective due date of problem ``alias`` on ``today`` (NULL while it
+    waits for the office's check after an application made on time: :func:`waiting_sql`)."""
+    return (
+        f"(CASE WHEN {waiting_sql(alias, today)} THEN NULL"
+        f" ELSE {_least_due_sql(alias, today)} END)"
+    )
 
 
 def days_overdue_sql(alias: str = "p", today: str = ":today") -> str:
     """SQL expression: whole days past the due date (negative: days left; NULL: no deadline)."""
-    return f"(CAST({today} AS date) - ({due_date_sql(alias)}))"
+    return f"(CAST({today} AS date) - ({due_date_sql(alias, today)}))"
 
 
 def open_sql(alias: str = "p") -> str:
     """SQL boolean: the problem is open (any status but closed, 未销号)."""
     return f"({alias}.status <> 'closed')"
+
+
+def rebounded_sql(alias: str = "p") -> str:
+    """SQL boolean: rebounded (反弹) and not closed again — status ``rebounded``, or reopened
+    for rectification after a rebound (a look-back finding rebounds and reopens at once)."""
+    return f"({open_sql(alias)} AND {alias}.rebound_count > 0)"
 
 
 def overdue_sql(alias: str = "p", today: str = ":today") -> str:

@@ -20,7 +20,13 @@ from gis import vocab
 from gis.access.scope import scope_sql
 from gis.config import get_settings
 from gis.geo.sql import as_geojson_sql
-from gis.ledger.deadlines import days_overdue_sql, due_date_sql, overdue_sql, warning_sql
+from gis.ledger.deadlines import (
+    days_overdue_sql,
+    due_date_sql,
+    overdue_sql,
+    rebounded_sql,
+    warning_sql,
+)
 
 # The map's four classes, in drawing order (later ones on top).
 MAP_CLASSES = ("closed", "open", "overdue", "rebounded")
@@ -53,9 +59,10 @@ SORTS = {
 
 
 def map_class_sql(alias: str = "p", today: str = ":today") -> str:
-    """SQL text: rebounded, overdue, closed or open, the classes a map colours by."""
+    """SQL text: rebounded, overdue, closed or open, the classes a map colours by (rebounded as
+    the count set ``rebounded``: open and rebounded since its last closure)."""
     return (
-        f"(CASE WHEN {alias}.status = 'rebounded' THEN 'rebounded' "
+        f"(CASE WHEN {rebounded_sql(alias)} THEN 'rebounded' "
         f"WHEN {alias}.status = 'closed' THEN 'closed' "
         f"WHEN {overdue_sql(alias, today)} THEN 'overdue' ELSE 'open' END)"
     )
@@ -145,6 +152,7 @@ class ProblemQuery:
     sources: tuple[str, ...] | None = None
     map_class: str | None = None
     overdue: bool | None = None
+    rebounded: bool | None = None  # the count set (open, rebounded since its last closure)
     warnings: tuple[str, ...] | None = None
     bbox: tuple[float, float, float, float] | None = None
     text: str | None = None
@@ -176,6 +184,9 @@ class ProblemQuery:
         if self.overdue is not None:
             clauses.append(f"{overdue_sql(a)} = :f_overdue")
             params["f_overdue"] = self.overdue
+        if self.rebounded is not None:
+            clauses.append(f"{rebounded_sql(a)} = :f_rebounded")
+            params["f_rebounded"] = self.rebounded
         if self.warnings:
             clauses.append(f"{warning_sql(a)} = ANY(:f_warnings)")
             params["f_warnings"] = list(self.warnings)

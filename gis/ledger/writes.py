@@ -389,8 +389,19 @@ def _check_goalpost(
     current: date | None, new: date | None, *, at: datetime, role: str | None, reason: str
 ) -> None:
     """Refuse a deadline in the past, and a later one from anyone but the office or without a
-    reason."""
-    if new is None or new == current:
+    reason. Clearing a deadline moves it later (to never): the same rule."""
+    if new == current or (new is None and current is None):
+        return
+    if new is None:
+        if not may_move_goalposts(role):
+            raise LedgerError(
+                "只有整改办可以取消截止日期 / only the office may remove a deadline",
+                field="deadline",
+            )
+        if not reason.strip():
+            raise LedgerError(
+                "取消截止日期需说明理由 / removing a deadline needs a reason", field="reason"
+            )
         return
     if new < _local_date(at):
         raise LedgerError(

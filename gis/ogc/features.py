@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from gis import vocab
 from gis.db.models import SRID
 from gis.errors import LookbackError
-from gis.ledger.deadlines import due_date_sql, overdue_sql, warning_sql
+from gis.ledger.deadlines import due_date_sql, overdue_sql, rebounded_sql, warning_sql
 
 PropertyType = Literal["string", "integer", "number", "boolean", "date", "date-time", "object"]
 
@@ -243,6 +243,13 @@ PROBLEMS = Collection(
             "not closed and past its due date",
             filterable=True,
             select_sql=_over_due(overdue_sql(ALIAS)),
+        ),
+        Property(
+            "rebounded",
+            rebounded_sql(ALIAS),
+            "boolean",
+            "rebounded (反弹) and not closed again",
+            filterable=True,
         ),
         Property(
             "warning",

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.geo.sql import as_geojson_sql
-from gis.ledger.counts import closure_event_sql, closure_moment_sql
+from gis.ledger.counts import closed_in_period_sql
 from gis.ledger.deadlines import days_overdue_sql, overdue_sql
 from gis.ledger.query import end_of_day, list_problems, problem_properties_sql
 from gis.ledger.scorecard import TownshipScore, township_scorecard
@@ -169,8 +169,6 @@ def _params(start: date, end: date, report_date: ReportDate) -> tuple[str, str, 
     )
 
 
-CLOSURE_EVENT = closure_event_sql("e")
-CLOSED_AT = closure_moment_sql("e")
 REBOUND_EVENT = "e.action = 'rebound'"
 
 
@@ -181,15 +179,17 @@ def _newly_overdue_sql() -> str:
 def period_counts(
     session: Session, start: date, end: date, report_date: ReportDate
 ) -> PeriodCounts:
-    """New, closed, newly overdue (still overdue at the end) and rebounded in ``start``–``end``."""
+    """New, closed, newly overdue (still overdue at the end) and rebounded in ``start``–``end``.
+
+    ``closed`` is :data:`gis.ledger.counts` ``closed_in_period``: problems closed in the period,
+    each once, even if rebounded since."""
     source, clause, params = _params(start, end, report_date)
     sql = f"""
         SELECT
           (SELECT count(*) FROM {source}
             WHERE p.reported_at >= :t0 AND p.reported_at < :t1 AND {clause}) AS new,
-          (SELECT count(*) FROM events e JOIN {source} ON p.id = e.problem_id
-            WHERE {CLOSURE_EVENT} AND {CLOSED_AT} >= :t0 AND {CLOSED_AT} < :t1
-              AND {clause}) AS closed,
+          (SELECT count(*) FROM {source}
+            WHERE {closed_in_period_sql("p", ":t0", ":t1")} AND {clause}) AS closed,
           (SELECT count(*) FROM {source} WHERE {_newly_overdue_sql()} AND {clause})
             AS newly_overdue,
           (SELECT count(*) FROM events e JOIN {source} ON p.id = e.problem_id

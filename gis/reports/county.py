@@ -192,7 +192,8 @@ def _categories(
 def _trend(
     session: Session, source: str, clause: str, base: dict, day: date, first: date
 ) -> tuple[dict[str, dict[date, int]], dict[str, dict[date, int]]]:
-    """New problems (by report time) and closures (closure events) per township and month."""
+    """New problems (by report time) and problems closed (``closed_in_period``) per township
+    and month."""
     params = {
         **base,
         "t0": start_of_day(first),
@@ -207,10 +208,12 @@ def _trend(
           AND {clause}
         GROUP BY 1, 2
     """
+    # closed_in_period per month (gis.ledger.counts): each problem once per month it was closed
     closed_at = closure_moment_sql("e")
     closed_sql = f"""
         SELECT p.township_code AS code,
-               date_trunc('month', {closed_at} AT TIME ZONE :tz)::date AS m, count(*) AS n
+               date_trunc('month', {closed_at} AT TIME ZONE :tz)::date AS m,
+               count(DISTINCT p.id) AS n
         FROM events e JOIN {source} ON p.id = e.problem_id
         WHERE p.township_code IS NOT NULL AND {closure_event_sql("e")}
           AND {closed_at} >= :t0 AND {closed_at} < :t1 AND {clause}

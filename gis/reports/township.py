@@ -256,6 +256,7 @@ def _empty_score(info: TownshipInfo) -> TownshipScore:
         total=0,
         open=0,
         overdue=0,
+        on_time=0,
         rebounded=0,
         closed=0,
         closed_in_period=0,
@@ -322,7 +323,7 @@ def _tables(
             ("反弹问题", "Rebounded"),
             report_date.query(
                 township_codes=towns,
-                statuses=("rebounded",),
+                rebounded=True,
                 sort="days_overdue",
                 descending=True,
             ),
@@ -333,7 +334,14 @@ def _tables(
             limits["open"],
             "open",
             ("在办问题（未逾期，按期限先后）", "Open, on time, by deadline"),
-            report_date.query(township_codes=towns, map_class="open", sort="deadline"),
+            # the named set on_time (open and not overdue), rebounded problems included: the
+            # map class "open" would leave out a rebounded problem that is on time
+            report_date.query(
+                township_codes=towns,
+                statuses=tuple(s.value for s in vocab.OPEN_STATUSES),
+                overdue=False,
+                sort="deadline",
+            ),
         ),
     ]
 

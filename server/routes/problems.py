@@ -58,6 +58,9 @@ def problem_filters(
     category: Annotated[list[Category] | None, Query()] = None,
     source: Annotated[list[Source] | None, Query()] = None,
     overdue: bool | None = None,
+    rebounded: Annotated[
+        bool | None, Query(description="rebounded and not closed again (the count set)")
+    ] = None,
     warning: Annotated[list[WarningColour] | None, Query()] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     q: Annotated[str | None, Query(description="text in code, description, unit, person")] = None,
@@ -69,6 +72,7 @@ def problem_filters(
         categories=tuple(c.value for c in category) if category else None,
         sources=tuple(s.value for s in source) if source else None,
         overdue=overdue,
+        rebounded=rebounded,
         warnings=tuple(w.value for w in warning) if warning else None,
         bbox=parse_bbox(bbox),
         text=q,

@@ -48,7 +48,9 @@ from server.security import Reader, Requires, forbid_out_of_scope, principal_dep
 router = APIRouter(tags=["workbench"], include_in_schema=False)
 Mover = principal_dep("problem:transition")
 PAGE_SIZE = 50
-FILTER_KEYS = ("township", "status", "category", "source", "overdue", "warning", "q")
+FILTER_KEYS = (
+    "township", "status", "category", "source", "overdue", "rebounded", "warning", "q"
+)
 LIST_KEYS = (*FILTER_KEYS, "sort", "order")
 
 
@@ -100,8 +102,8 @@ def home(request: Request, principal: Reader, session: SessionDep, today: TodayD
             "rebounded",
             "反弹",
             "Rebounded",
-            replace(base, statuses=("rebounded",)),
-            ledger_href(status="rebounded"),
+            replace(base, rebounded=True),  # the count set, as on the wall and the reports
+            ledger_href(rebounded=True),
         ),
         (
             "closed",
@@ -186,7 +188,7 @@ def parse_list_params(params: QueryParams) -> tuple[ProblemQuery, dict[str, str]
                 values[key] = [ENUMS[key](v) for v in got]
             except ValueError:
                 errors[key] = f"无效的值 invalid value: {', '.join(got)}"
-        elif key == "overdue":
+        elif key in ("overdue", "rebounded"):
             if got[0] not in ("true", "false"):
                 errors[key] = "只能是 true 或 false must be true or false"
             else:
