@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import uuid
 
 import httpx
@@ -36,7 +37,9 @@ def _send_all(app, headers: dict, bodies: list[dict]) -> list[httpx.Response]:  
                 *(client.post("/api/inspections", json=b, headers=headers) for b in bodies)
             )
 
-    return asyncio.run(go())
+    # On a thread of its own: a test session driving Chromium already runs a loop on this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_concurrent_submissions_share_a_transaction_and_keep_their_answers(  # type: ignore[no-untyped-def]

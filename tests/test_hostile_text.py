@@ -203,7 +203,9 @@ def test_map_markup_is_never_compiled_as_a_template() -> None:
             "features": [
                 {
                     "type": "Feature",
-                    "properties": {"name": "{{ 7*7 }}{{ cycler.__init__.__globals__ }}"},
+                    "properties": {
+                        "name": "{{ 7*7 }}{{ 'zq' ~ 'xw' }}{{ cycler.__init__.__globals__ }}"
+                    },
                     "geometry": {"type": "Point", "coordinates": [113, 34]},
                 }
             ],
@@ -211,7 +213,8 @@ def test_map_markup_is_never_compiled_as_a_template() -> None:
         tooltip=folium.GeoJsonTooltip(fields=["name"]),
     ).add_to(fmap)
     html = render_with_nonce(fmap.get_root(), "n0nce")
-    assert "{{ 7*7 }}" in html and "49" not in html and "__builtins__" not in html
+    # (evaluated, 'zq' ~ 'xw' would print zqxw, which no hex element id can spell; 49 can)
+    assert "{{ 7*7 }}" in html and "zqxw" not in html and "__builtins__" not in html
     assert html.count("<script") == html.count('nonce="n0nce"')
 
 

@@ -39,11 +39,20 @@ def _least_due_sql(alias: str, today: str) -> str:
     )
 
 
+def _zone_name() -> str:
+    """The configured zone for SQL built at import time (sort keys, OGC queryables). A bad
+    setting is not raised here: the start-up check names it and stops before anything is served."""
+    try:
+        return get_settings().timezone
+    except Exception:  # noqa: BLE001 - a ValidationError, or an unknown zone
+        return "Asia/Shanghai"
+
+
 def waiting_sql(alias: str = "p", today: str = ":today") -> str:
     """SQL boolean: the problem waits for the office's check (待核查) after applying for closure
     on time — its clock stops: the wait for verification or for a public notice is the office's,
     not the township's, so it is neither overdue nor warned while it lasts."""
-    tz = get_settings().timezone.replace("'", "")
+    tz = _zone_name().replace("'", "")
     return (
         f"({alias}.status = 'awaiting_verification' AND EXISTS (SELECT 1 FROM closures c"
         f" WHERE c.problem_id = {alias}.id AND c.outcome IN ('pending', 'in_notice')"
