@@ -13,7 +13,7 @@ item                what is counted (for the period ``start``..``end``)
 ``late_reply``      complaints and transferred cases due in the period (before ``end``)
                     whose feedback came after the due day or has not come
 ``closed_on_time``  problems closed in the period (``closed_in_period``) on or before their
-                    deadline
+                    deadline and still closed at the end (a closure that rebounded: no bonus)
 ``summons``         summons (约谈) held in the period
 ``accountability``  accountability (问责) held in the period
 ==================  ======================================================================
@@ -173,6 +173,7 @@ def _counts(session: Session, start: date, end: date, by: str) -> dict[str, dict
     out["closed_on_time"] = _grouped(
         session,
         f"SELECT {key}, count(*) FROM {source} WHERE {BY_NAME['closed_in_period'].sql('p')}"
+        " AND p.status = 'closed'"  # a closure that rebounded by the end earns no bonus
         " AND p.deadline IS NOT NULL AND (p.closed_at AT TIME ZONE :tz)::date <= p.deadline"
         " GROUP BY 1",
         params,
