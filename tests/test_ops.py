@@ -239,3 +239,48 @@ def test_lookback_up_with_a_bad_variable_names_it(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "LOOKBACK_TIMEZONE" in proc.stderr
     assert "Traceback" not in proc.stderr and "╭" not in proc.stderr
+
+
+def test_lookback_up_stops_its_database_when_a_service_manager_stops_it() -> None:
+    """SIGTERM (systemd's stop): the app shuts down and the embedded database it started too."""
+    import shutil
+    import signal
+    import time
+
+    import httpx
+
+    from gis.db.embedded import Cluster, free_port
+    from tests.conftest import new_cluster_root
+
+    home = new_cluster_root("lookback-up-")
+    pg_port, http_port = free_port(), free_port()
+    env = {**os.environ, "LOOKBACK_HOME": str(home), "LOOKBACK_PG_PORT": str(pg_port),
+           "LOOKBACK_PORT": str(http_port)}  # fmt: skip
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c",
+         "from server.cli.main import app; app(['up', '--no-demo'], prog_name='lookback')"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    pid_file = home / "pg" / "data" / "postmaster.pid"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert pid_file.exists()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        assert "database stopped" in out, out[-2000:]
+        assert not pid_file.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if pid_file.exists():
+            Cluster(home / "pg", pg_port).stop(mode="immediate")
+        shutil.rmtree(home, ignore_errors=True)

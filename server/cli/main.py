@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import date
 from typing import Annotated, NoReturn
@@ -397,6 +398,9 @@ def up(
     console.print(f"Lookback is serving on http://{bind_host}:{bind_port}/  (Ctrl-C stops)")
     served = create_app(engine=engine, settings=settings)
     warm_up(served)  # route state built now, not during the first requests
+    # uvicorn shuts down gracefully on SIGTERM (a service manager's stop), then raises the signal
+    # again under the handler it found: make that an exit, so the database below is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         uvicorn.run(
             served,
