@@ -21,7 +21,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +29,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import POLICY, allowed
-from gis.db.models import User
 
 SESSION_COOKIE = "lookback_session"
 KIOSK_COOKIE = "lookback_kiosk"  # a wall display's viewer token (read-only requests only)
@@ -130,7 +129,7 @@ def _basic_principal(session: Session, request: Request, header: str) -> Princip
     with _basic_lock:
         cached = _basic_cache.get(key)
     if cached and cached[0] > now:
-        user = session.scalar(select(User).where(User.name == name))
+        user = auth.user_named(session, name)
         locked = user is not None and user.locked_until and user.locked_until > datetime.now(UTC)
         if (
             user is not None

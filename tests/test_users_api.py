@@ -212,3 +212,23 @@ def test_only_admins(county, db, role: str) -> None:  # type: ignore[no-untyped-
     assert admin.get("/api/users/zhang/tokens").json() == []
     anonymous = TestClient(app).get("/api/users")
     assert anonymous.status_code == 401
+
+
+def test_the_command_line_lists_users_and_tokens(county, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    import server.cli.main as cli_main
+
+    monkeypatch.setattr(cli_main, "_session", lambda: Session(db))
+    runner = CliRunner(env={"COLUMNS": "200"})
+    users = runner.invoke(cli_main.app, ["user", "list"])
+    assert users.exit_code == 0, users.output
+    with Session(db) as s:
+        names = [u for (u,) in s.execute(text("SELECT name FROM users ORDER BY name"))]
+    assert names and all(n in users.output for n in names)
+    tokens = runner.invoke(cli_main.app, ["token", "list"])
+    assert tokens.exit_code == 0, tokens.output
+    with Session(db) as s:
+        n = s.execute(text("SELECT count(*) FROM api_tokens")).scalar_one()
+    assert n > 0 and tokens.output.count("never") + tokens.output.count("20") >= n
+    assert auth.TOKEN_PREFIX not in tokens.output  # never a secret

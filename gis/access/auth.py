@@ -178,8 +178,13 @@ def set_password(
     audit(session, actor=actor, action="password_changed", subject=name)
 
 
+def user_named(session: Session, name: str) -> User | None:
+    """The user called ``name``, or None."""
+    return session.scalar(select(User).where(User.name == name))
+
+
 def get_user(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == name))
+    user = user_named(session, name)
     if user is None:
         raise AuthError(f"no user {name!r}")
     return user

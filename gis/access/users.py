@@ -146,6 +146,13 @@ def list_tokens(session: Session, name: str) -> list[dict[str, Any]]:
     return [token_dict(t, now) for t in tokens]
 
 
+def all_tokens(session: Session) -> list[dict[str, Any]]:
+    """Every token of every user, oldest first, each with its owner's name (never a secret)."""
+    now = datetime.now(UTC)
+    rows = session.execute(select(ApiToken, User.name).join(User).order_by(ApiToken.id))
+    return [{**token_dict(t, now), "user": owner} for t, owner in rows]
+
+
 def revoke_user_token(session: Session, *, name: str, token_id: int, actor: str) -> dict[str, Any]:
     """Revoke the token ``token_id`` of ``name`` (a token of someone else is not found)."""
     user = find_user(session, name)

@@ -1174,6 +1174,15 @@ def get_inspection(session: Session, uid: str | uuid_mod.UUID) -> Inspection | N
 # ---------------------------------------------------------------------------------------------
 
 
+def inspection_photo(session: Session, inspection: Inspection, sha256: str) -> Attachment | None:
+    """The inspection's photo with this content hash, or None."""
+    return session.scalars(
+        select(Attachment).where(
+            Attachment.inspection_id == inspection.id, Attachment.sha256 == sha256
+        )
+    ).first()
+
+
 def _safe_name(name: str, photo: CheckedPhoto) -> str:
     """Return a plain file name (no folders, at most 200 characters) for display only."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()

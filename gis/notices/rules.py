@@ -393,6 +393,11 @@ def update_rule(session: Session, rule_id: int, changes: dict[str, Any]) -> Noti
     return rule
 
 
+def list_rules(session: Session) -> list[NoticeRule]:
+    """Every notice rule, in the order they were made."""
+    return list(session.scalars(select(NoticeRule).order_by(NoticeRule.id)))
+
+
 def find_rule(session: Session, ref: str | int) -> NoticeRule:
     """A rule by id or name, or ``NotFound``."""
     if isinstance(ref, int) or str(ref).isdigit():

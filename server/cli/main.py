@@ -252,19 +252,17 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """List users with their roles and townships."""
-    from sqlalchemy import select
-
-    from gis.db.models import User
+    from gis.access.users import list_users
 
     table = Table("user", "role", "townships", "disabled", "created")
     with _session() as session:
-        for u in session.scalars(select(User).order_by(User.name)):
+        for u in list_users(session):
             table.add_row(
-                u.name,
-                u.role,
-                ",".join(u.townships) or "all",
-                str(u.disabled),
-                f"{u.created_at:%Y-%m-%d}",
+                u["name"],
+                u["role"],
+                ",".join(u["townships"]) or "all",
+                str(u["disabled"]),
+                (u["created_at"] or "")[:10],
             )
     Console().print(table)
 
@@ -337,21 +335,18 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """List tokens (ids, owners, expiry; never the tokens themselves)."""
-    from sqlalchemy import select
-
-    from gis.db.models import ApiToken, User
+    from gis.access.users import all_tokens
 
     table = Table("id", "user", "label", "expires", "revoked", "last used")
     with _session() as session:
-        rows = session.execute(select(ApiToken, User.name).join(User).order_by(ApiToken.id))
-        for t, owner in rows:
+        for t in all_tokens(session):
             table.add_row(
-                str(t.id),
-                owner,
-                t.label,
-                str(t.expires_at or "never"),
-                str(t.revoked_at or ""),
-                str(t.last_used_at or ""),
+                str(t["id"]),
+                t["user"],
+                t["label"],
+                t["expires_at"] or "never",
+                t["revoked_at"] or "",
+                t["last_used_at"] or "",
             )
     Console().print(table)
 

@@ -306,14 +306,11 @@ def channels_test(
 @rules_app.command("list")
 def rules_list() -> None:
     """List the notice rules."""
-    from sqlalchemy import select
-
-    from gis.db.models import NoticeRule
-    from gis.notices.rules import rule_dict
+    from gis.notices.rules import list_rules, rule_dict
 
     table = Table("id", "name", "trigger", "kind", "recipients", "channels", "repeat", "enabled")
     with Session(_engine()) as session:
-        for rule in session.scalars(select(NoticeRule).order_by(NoticeRule.id)):
+        for rule in list_rules(session):
             r = rule_dict(rule)
             trigger = r["trigger"] + (
                 f" {r['colour']}" if r["colour"] else (f" {r['days']}d" if r["days"] else "")

@@ -23,13 +23,13 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from gis.config import Settings
 from gis.db.engine import database_url, embedded_cluster, make_engine, uses_embedded_cluster
 from gis.ledger.deadlines import local_today
+from gis.ledger.worklist import township_names
 from gis.reports import ReportDate, UnknownTownship, county_bulletin, load_county, township_report
 from layers.report_render import html_to_pdf, render_bulletin_html, render_township_html
 from server.cli.common import fail
@@ -84,7 +84,7 @@ def _session() -> Iterator[Session]:
     try:
         with Session(engine) as session:
             try:
-                session.execute(text("SELECT 1 FROM townships LIMIT 1"))
+                township_names(session)  # the database answers and is migrated
             except OperationalError as exc:
                 _fail(f"cannot read the database: {str(exc.orig).strip().splitlines()[0]}")
             yield session
@@ -115,7 +115,7 @@ def _render(html: str, fmt: Format) -> str | bytes:
 
 
 def _unknown(session: Session, exc: UnknownTownship) -> NoReturn:
-    codes = session.execute(text("SELECT code, name FROM townships ORDER BY code")).all()
+    codes = list(township_names(session).items())
     known = ", ".join(f"{c} {n}" for c, n in codes[:5]) + (" …" if len(codes) > 5 else "")
     _fail(f"{exc}. Known townships ({len(codes)}): {known or 'none'}")
 

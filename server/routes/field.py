@@ -28,13 +28,13 @@ from fastapi.responses import (
     JSONResponse,
     Response,
 )
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from gis import vocab
 from gis.access.auth import Principal
-from gis.db.models import Attachment, Inspection
+from gis.db.models import Inspection
 from gis.field.inspections import (
     BATCH_MAX,
     DUPLICATE,
@@ -46,6 +46,7 @@ from gis.field.inspections import (
     attachment_dict,
     get_inspection,
     inspection_dict,
+    inspection_photo,
     store_batch,
     store_inspection,
     store_valid_many,
@@ -786,11 +787,7 @@ def photo_get(
     inspection = get_inspection(session, uuid)
     attachment = None
     if inspection is not None and _visible(principal, inspection) and SHA256_RE.match(sha256):
-        attachment = session.scalars(
-            select(Attachment).where(
-                Attachment.inspection_id == inspection.id, Attachment.sha256 == sha256
-            )
-        ).first()
+        attachment = inspection_photo(session, inspection, sha256)
     if attachment is None:
         raise NotFound(f"no photo {sha256} on inspection {uuid}")
     path: Path = blob_path(settings.attachments_dir, sha256)

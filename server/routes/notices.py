@@ -12,10 +12,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from gis.access.permissions import allowed
-from gis.db.models import NoticeDelivery, NoticeRule
+from gis.db.models import NoticeDelivery
 from gis.notices import channels as notice_channels
 from gis.notices import directory, rules
 from gis.notices.config import get_notice_settings
@@ -147,8 +146,7 @@ class RunRequest(BaseModel):
 
 @router.get("/rules", summary="Notice rules")
 def rules_list(_: Reader, session: SessionDep) -> list[dict]:
-    rows = session.scalars(select(NoticeRule).order_by(NoticeRule.id))
-    return [rules.rule_dict(r) for r in rows]
+    return [rules.rule_dict(r) for r in rules.list_rules(session)]
 
 
 @router.post("/rules", status_code=201, summary="Add a notice rule")
