@@ -251,7 +251,8 @@ def test_the_wait_for_the_offices_check_is_not_overdue_when_applied_on_time(sess
     )  # fmt: skip
     weeks_later = date(2026, 4, 30)
     waiting = derived(session, weeks_later, "T-001")
-    assert waiting == {"due": None, "overdue": False, "warning": "none", "days": None}
+    # its clock stopped on the day it applied, two days before the deadline: still blue, weeks on
+    assert waiting == {"due": date(2026, 3, 20), "overdue": False, "warning": "blue", "days": -2}
     assert derived(session, weeks_later, "T-002")["overdue"] is True  # it was late already
     # Sent back, its clock runs again from its deadline.
     ledger.transition(

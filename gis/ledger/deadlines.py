@@ -7,9 +7,10 @@ overdue until the day is over. ``today`` is always passed in, so the clock can b
 The effective due date is the earliest of the problem's ``deadline`` and the due date of its
 current milestone (阶段性目标: the earliest one neither met nor superseded by a rebound); a
 long-term problem (长期坚持) without a deadline is due when its current milestone is. A problem
-whose closure application was made on time has no running due date while the office checks it
-(or while its public notice runs): the wait is the office's, so it neither turns overdue nor
-changes colour; sent back, its clock runs again from its deadline.
+whose closure application was made on time keeps its due date, but its clock stops on the day
+of the application while the office checks it (or while its public notice runs): the wait is
+the office's, so it neither turns overdue nor changes colour — a blue warning stays blue, no
+warning appears; sent back, its clock runs again from its deadline.
 """
 
 from __future__ import annotations
@@ -48,31 +49,45 @@ def _zone_name() -> str:
         return "Asia/Shanghai"
 
 
-def waiting_sql(alias: str = "p", today: str = ":today") -> str:
-    """SQL boolean: the problem waits for the office's check (待核查) after applying for closure
-    on time — its clock stops: the wait for verification or for a public notice is the office's,
-    not the township's, so it is neither overdue nor warned while it lasts."""
+def _waiting_since_sql(alias: str) -> str:
+    """The local day of the pending closure application (or the public notice it started)."""
     tz = _zone_name().replace("'", "")
     return (
-        f"({alias}.status = 'awaiting_verification' AND EXISTS (SELECT 1 FROM closures c"
-        f" WHERE c.problem_id = {alias}.id AND c.outcome IN ('pending', 'in_notice')"
-        f" AND (c.applied_at AT TIME ZONE '{tz}')::date"
-        f" <= COALESCE({_least_due_sql(alias, today)}, 'infinity'::date)))"
+        f"(SELECT max((c.applied_at AT TIME ZONE '{tz}')::date) FROM closures c"
+        f" WHERE c.problem_id = {alias}.id AND c.outcome IN ('pending', 'in_notice'))"
+    )
+
+
+def waiting_sql(alias: str = "p", today: str = ":today") -> str:
+    """SQL boolean: the problem waits for the office's check (待核查) after applying for closure
+    on time — its clock stops on the day of the application: the wait for verification or for
+    a public notice is the office's, not the township's, so while it lasts the problem is
+    neither more overdue nor warned differently than on that day."""
+    return (
+        f"({alias}.status = 'awaiting_verification' AND {_waiting_since_sql(alias)}"
+        f" <= COALESCE({_least_due_sql(alias, today)}, 'infinity'::date))"
+    )
+
+
+def clock_day_sql(alias: str = "p", today: str = ":today") -> str:
+    """SQL date: the day the problem's clock reads — ``today``, or the day of an on-time
+    closure application while the office checks it (:func:`waiting_sql`)."""
+    return (
+        f"(CASE WHEN {waiting_sql(alias, today)} THEN {_waiting_since_sql(alias)}"
+        f" ELSE CAST({today} AS date) END)"
     )
 
 
 def due_date_sql(alias: str = "p", today: str = ":today") -> str:
-    """SQL expression: the effective due date of problem ``alias`` on ``today`` (NULL while it
-    waits for the office's check after an application made on time: :func:`waiting_sql`)."""
-    return (
-        f"(CASE WHEN {waiting_sql(alias, today)} THEN NULL"
-        f" ELSE {_least_due_sql(alias, today)} END)"
-    )
+    """SQL expression: the effective due date of problem ``alias`` on ``today``."""
+    return _least_due_sql(alias, today)
 
 
 def days_overdue_sql(alias: str = "p", today: str = ":today") -> str:
-    """SQL expression: whole days past the due date (negative: days left; NULL: no deadline)."""
-    return f"(CAST({today} AS date) - ({due_date_sql(alias, today)}))"
+    """SQL expression: whole days past the due date on the problem's clock (negative: days
+    left; NULL: no deadline). The clock stops while an on-time application waits
+    (:func:`clock_day_sql`), so the count neither grows nor falls during the office's check."""
+    return f"({clock_day_sql(alias, today)} - ({due_date_sql(alias, today)}))"
 
 
 def open_sql(alias: str = "p") -> str:
