@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the engine, sessions, settings and the clock, as ``Annotated`` aliases."""
+"""FastAPI dependencies: the engine, sessions, settings and the clock, as ``Annotated`` aliases.
+
+The database types routes need (``Session``, ``Engine``, ``Connection``) are named here, so that
+``server.routes`` itself imports nothing from SQLAlchemy: a route parses, authorises, calls
+``gis/`` and serialises; SQL lives in ``gis/`` (an import-linter contract holds it)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
+from sqlalchemy import Connection as Connection  # re-exported for routes
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -62,3 +67,4 @@ def committing(session: Session) -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+

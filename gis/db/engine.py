@@ -77,6 +77,18 @@ def ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
+def database_down(engine: Engine) -> str | None:
+    """Why the database does not answer (the driver's first line), or None when it does."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        ping(engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+        return reason[0] if reason else "?"
+    return None
+
+
 def alembic_config(url: str):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 

@@ -9,11 +9,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from gis.access import auth
 from gis.access.auth import Principal
-from server.deps import EngineDep
+from server.deps import EngineDep, Session
 from server.security import (
     CSRF_COOKIE,
     KIOSK_COOKIE,

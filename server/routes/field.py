@@ -28,8 +28,6 @@ from fastapi.responses import (
     JSONResponse,
     Response,
 )
-from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from gis import vocab
@@ -58,7 +56,7 @@ from gis.field.photos import SHA256_RE, PhotoError, blob_path
 from gis.geo import coords
 from gis.ledger.writes import LedgerError, NotFound
 from layers.assets import STATIC_DIR
-from server.deps import SessionDep, SettingsDep
+from server.deps import Connection, Engine, Session, SessionDep, SettingsDep
 from server.security import Requires, html_page, principal_dep
 
 router = APIRouter(tags=["field"])

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
 
 from gis.ogc.features import (
     COLLECTIONS,
@@ -37,7 +36,7 @@ from gis.ogc.features import (
     parse_filter,
 )
 from server import ogc_html
-from server.deps import SessionDep, SettingsDep, TodayDep
+from server.deps import Session, SessionDep, SettingsDep, TodayDep
 from server.ogc_openapi import feature_json_schema, openapi_document
 from server.security import Reader, Requires
 

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from gis import vocab
@@ -39,7 +38,7 @@ from gis.ledger.worklist import (
     township_names,
 )
 from layers.workbench import LANGS, to_local
-from server.deps import EngineDep, SessionDep, TodayDep, committing
+from server.deps import EngineDep, Session, SessionDep, TodayDep, committing
 from server.pages import LANG_COOKIE, page, shell
 from server.routes.auth import _safe_next
 from server.routes.problems import problem_filters

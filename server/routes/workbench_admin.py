@@ -15,7 +15,6 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from gis import vocab
@@ -31,7 +30,7 @@ from gis.notices.log import get_notice, list_notices, without_contacts
 from gis.notices.render import pdf_available
 from gis.notices.summary import delivery_counts
 from layers.workbench import to_local
-from server.deps import EngineDep, SessionDep, committing
+from server.deps import EngineDep, Session, SessionDep, committing
 from server.pages import page, shell
 from server.security import SESSION_COOKIE, Reader, principal_dep
 
