@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "layers" / "templates"
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 class NoticeSettings(BaseSettings):

@@ -1,7 +1,8 @@
 """Notice documents: HTML from ``notice_<kind>.html`` templates, Markdown for chats, PDF optional.
 
-The templates live with the other document templates in ``layers/templates`` (read as files, so
-``gis`` imports nothing from ``layers``); ``LOOKBACK_NOTICES_TEMPLATES`` points elsewhere. The
+The templates live beside this module in ``gis/notices/templates`` (the scheduler renders a
+notice when it issues it, so its document belongs to the notices package);
+``LOOKBACK_NOTICES_TEMPLATES`` points elsewhere. The
 context is plain JSON (stored with the notice), so a document can be rendered again identically.
 """
 
