@@ -495,14 +495,23 @@ def _shown(name: str, value: object) -> object:
     return value
 
 
-def settings_problems() -> list[str]:
-    """What is wrong with the configuration in the environment, one line per variable."""
+def settings_models() -> tuple[type[BaseSettings], ...]:
+    """Every group of settings read from the environment, each with its own prefix: the
+    start-up check validates them all (a test holds this list to every settings class)."""
     from gis.config import Settings, WarningThresholds
     from gis.field.inspections import FieldSettings
+    from gis.ledger.evidence import EvidenceSettings
     from gis.notices.config import NoticeSettings
 
+    return (
+        Settings, WarningThresholds, FieldSettings, EvidenceSettings, NoticeSettings, OpsSettings,
+    )  # fmt: skip
+
+
+def settings_problems() -> list[str]:
+    """What is wrong with the configuration in the environment, one line per variable."""
     problems: list[str] = []
-    for model in (Settings, WarningThresholds, FieldSettings, NoticeSettings, OpsSettings):
+    for model in settings_models():
         try:
             model()
         except ValidationError as exc:

@@ -205,6 +205,35 @@ def test_every_settings_class_is_checked_at_start(monkeypatch: pytest.MonkeyPatc
     found = "\n".join(settings_problems())
     assert "LOOKBACK_NOTICES_MAX_ATTEMPTS='0'" in found
     assert "LOOKBACK_FIELD_POOR_ACCURACY_M='-3'" in found
+    monkeypatch.setenv("LOOKBACK_EVIDENCE_MAX_MB", "0")
+    assert "LOOKBACK_EVIDENCE_MAX_MB='0'" in "\n".join(settings_problems())
+
+
+def test_the_start_up_check_knows_every_settings_class() -> None:
+    """A settings class added anywhere in the product is validated before anything is served."""
+    import importlib
+    import pkgutil
+
+    from pydantic_settings import BaseSettings
+
+    import gis
+    import layers
+    import server
+    from server.ops import settings_models
+
+    for package in (gis, server, layers):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if ".migrations." not in info.name:
+                importlib.import_module(info.name)
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(c) for c in found)) if found else found
+
+    roots = {"gis", "server", "layers"}
+    ours = {c for c in subclasses(BaseSettings) if c.__module__.split(".")[0] in roots}
+    assert len(ours) >= 6
+    assert ours == set(settings_models())
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
