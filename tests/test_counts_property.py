@@ -596,3 +596,40 @@ def test_a_milestone_met_later_does_not_change_the_past(db) -> None:  # type: ig
         assert ledger_counts(session, today=local_today(later))["overdue"] == 0
         as_of = ledger_counts(session, today=past, query=ProblemQuery(as_of=past))
         assert as_of["overdue"] == live["overdue"]
+
+
+def test_a_milestone_added_later_is_not_in_the_past(db) -> None:  # type: ignore[no-untyped-def]
+    """Read as of a past day, a milestone added after that day sets neither the due date nor
+    the warning (a stage set next week is not what the ledger said this week)."""
+    from gis.ledger.query import list_problems
+
+    with Session(db) as session:
+        load_two_townships(session)
+        ledger.create_problem(
+            session,
+            ledger.ProblemInput(
+                code="L-2", source="provincial", category="dust", deadline_kind="long_term",
+                deadline=T0.date() + timedelta(days=300),
+                responsible_unit="县住建局", responsible_person="王伟",
+                geometry={"type": "Point", "coordinates": [113.05, 34.05]},
+            ),
+            actor="office-1",
+            now=T0,
+        )
+        ledger.transition(session, "L-2", "assign", actor="office-1", now=T0)
+        day = T0.date() + timedelta(days=10)
+        later = T0 + timedelta(days=11)
+        ledger.add_milestone(
+            session, "L-2", title="阶段目标", due_date=local_today(later) + timedelta(days=1),
+            actor="office-1", now=later,
+        )
+        session.commit()
+
+        def row(today, query):  # type: ignore[no-untyped-def]
+            return list_problems(session, today=today, query=query, limit=5).items[0]
+
+        now_row = row(local_today(later), ProblemQuery())
+        assert now_row["warning"] == "blue"  # the stage is due tomorrow
+        past = row(day, ProblemQuery(as_of=day))
+        assert past["warning"] == "none"
+        assert past["due_date"] == (T0.date() + timedelta(days=300)).isoformat()

@@ -29,14 +29,19 @@ def local_today(now: datetime | None = None) -> date:
 def _least_due_sql(alias: str, today: str) -> str:
     """The earliest of the deadline and the current milestone's due date on ``today``.
 
-    A milestone is current on ``today`` unless it was met or superseded on or before it, so a
-    ledger read as of a past day keeps the milestones that were still open then (live,
-    ``met_on`` and ``superseded_on`` never lie after today)."""
+    A milestone is current on ``today`` unless it was met or superseded on or before it, or
+    added after it (its ``milestone_added`` event), so a ledger read as of a past day keeps the
+    milestones that were open then and only those (live, ``met_on``, ``superseded_on`` and
+    the events never lie after today)."""
     day = f"CAST({today} AS date)"
+    tz = _zone_name().replace("'", "")
     return (
         f"LEAST({alias}.deadline, (SELECT min(m.due_date) FROM milestones m "
         f"WHERE m.problem_id = {alias}.id AND (m.met_on IS NULL OR m.met_on > {day})"
-        f" AND (m.superseded_on IS NULL OR m.superseded_on > {day})))"
+        f" AND (m.superseded_on IS NULL OR m.superseded_on > {day})"
+        f" AND NOT EXISTS (SELECT 1 FROM events e WHERE e.problem_id = {alias}.id"
+        f" AND e.action = 'milestone_added' AND (e.after->'milestone'->>'id')::int = m.id"
+        f" AND (e.at AT TIME ZONE '{tz}')::date > {day})))"
     )
 
 
