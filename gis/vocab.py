@@ -5,6 +5,7 @@ Values are stable English identifiers stored in the database; labels are for peo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -214,6 +215,82 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "other": ("其他", "Other"),
     },
 }
+
+
+@dataclass(frozen=True)
+class ProblemField:
+    """One field of a problem: its name, its label in both languages, and where it takes part.
+
+    ``editable``: the office may change it (``update_problem``, the edit form, the Excel import);
+    ``history_text``: a text rebuilt "as of" a past day from the events (besides the tracked
+    fields); ``sheet_text``: a free-text column of the Excel ledger; ``sheet`` and ``width``: its
+    column in the ledger template (the importer reads it back), in template order."""
+
+    name: str
+    zh: str
+    en: str
+    editable: bool = False
+    history_text: bool = False
+    sheet_text: bool = False
+    sheet: str | None = None
+    width: float = 0
+
+
+# The problem's fields, one row each: the model's columns, the edit form, the Excel template and
+# import, the history rebuild, the pages' and notices' labels all read this table.
+PROBLEM_FIELDS: tuple[ProblemField, ...] = (
+    ProblemField("code", "问题编号", "Problem code", sheet="问题编号", width=16),
+    ProblemField("source", "问题来源", "Source", editable=True, sheet="问题来源", width=18),
+    ProblemField("township_code", "所属乡镇", "Township", editable=True),
+    ProblemField(
+        "township_override_reason", "乡镇指定理由", "Township override reason", editable=True,
+        history_text=True,
+    ),
+    ProblemField("category", "问题类别", "Category", editable=True, sheet="问题类别", width=14),
+    ProblemField(
+        "description", "问题描述", "Description", editable=True, history_text=True,
+        sheet_text=True, sheet="问题描述", width=40,
+    ),
+    ProblemField(
+        "responsible_unit", "责任单位", "Responsible unit", editable=True, sheet_text=True,
+        sheet="责任单位", width=18,
+    ),
+    ProblemField(
+        "responsible_person", "责任人", "Responsible person", editable=True, sheet_text=True,
+        sheet="责任人", width=10,
+    ),
+    ProblemField(
+        "supervising_leader", "责任领导", "Supervising leader", editable=True, history_text=True,
+        sheet_text=True, sheet="责任领导", width=10,
+    ),
+    ProblemField(
+        "target", "整改目标", "Target", editable=True, history_text=True, sheet_text=True,
+        sheet="整改目标", width=30,
+    ),
+    ProblemField(
+        "measures", "整改措施", "Measures", editable=True, history_text=True, sheet_text=True,
+        sheet="整改措施", width=36,
+    ),
+    ProblemField("deadline_kind", "期限类型", "Deadline kind", editable=True),
+    ProblemField("deadline", "整改期限", "Deadline", editable=True, sheet="整改时限", width=14),
+    ProblemField(
+        "progress", "整改进展", "Progress", editable=True, history_text=True, sheet_text=True,
+        sheet="整改进展", width=30,
+    ),
+    ProblemField("site_id", "关联点位", "Site", editable=True),
+    ProblemField("status", "整改状态", "Status", sheet="整改状态", width=10),
+    ProblemField("geometry", "位置", "Location"),
+    ProblemField("closed_at", "销号时间", "Closed at"),
+    ProblemField("rebound_count", "反弹次数", "Rebounds"),
+    ProblemField("notice_ends_on", "公示截止", "Public notice ends"),
+)
+PROBLEM_FIELD = {f.name: f for f in PROBLEM_FIELDS}
+
+
+def field_label(name: str, lang: str = "zh") -> str:
+    """A problem field's label (its name when it is not a problem field)."""
+    f = PROBLEM_FIELD.get(name)
+    return (f.zh if lang == "zh" else f.en) if f else name
 
 
 def values(enum: type[StrEnum]) -> list[str]:

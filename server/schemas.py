@@ -8,7 +8,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis.ledger.lifecycle import ACTIONS
-from gis.vocab import Category, ComplaintChannel, ComplaintKind, DeadlineKind, Source
+from gis.vocab import (
+    PROBLEM_FIELD,
+    Category,
+    ComplaintChannel,
+    ComplaintKind,
+    DeadlineKind,
+    Source,
+)
 
 ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
 
@@ -85,6 +92,19 @@ class ProblemPatch(BaseModel):
     deadline: date | None = None
     site_id: int | None = None
     geometry: dict[str, Any] | None = None
+
+
+def _describe_fields(*models: type[BaseModel]) -> None:
+    """The problem fields' descriptions in the API's schema, from the one table of fields."""
+    for model in models:
+        for name, info in model.model_fields.items():
+            f = PROBLEM_FIELD.get(name)
+            if f is not None and not info.description:
+                info.description = f"{f.zh} {f.en}"
+        model.model_rebuild(force=True)
+
+
+_describe_fields(ProblemCreate, ProblemPatch)
 
 
 class TransitionRequest(BaseModel):

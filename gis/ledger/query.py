@@ -75,14 +75,7 @@ def end_of_day(day: date) -> datetime:
 
 # Fields a past day rebuilds from the history besides TRACKED_FIELDS (text, as the events hold
 # them); geometry is rebuilt too (events hold it as WKT).
-HISTORY_TEXT_FIELDS = (
-    "description",
-    "target",
-    "measures",
-    "supervising_leader",
-    "progress",
-    "township_override_reason",
-)
+HISTORY_TEXT_FIELDS = tuple(f.name for f in vocab.PROBLEM_FIELDS if f.history_text)
 
 
 def _value_at_cutoff(name: str) -> str:

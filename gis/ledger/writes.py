@@ -28,22 +28,7 @@ from gis.errors import LookbackError
 from gis.geo.townships import township_for_wkt
 from gis.ledger.lifecycle import TransitionError, check_transition
 
-EDITABLE_FIELDS = (
-    "source",
-    "category",
-    "township_code",
-    "township_override_reason",
-    "description",
-    "responsible_unit",
-    "responsible_person",
-    "supervising_leader",
-    "target",
-    "measures",
-    "progress",
-    "deadline_kind",
-    "deadline",
-    "site_id",
-)
+EDITABLE_FIELDS = tuple(f.name for f in vocab.PROBLEM_FIELDS if f.editable)
 SNAPSHOT_FIELDS = (
     "code",
     "source",

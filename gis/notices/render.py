@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gis import vocab
 from gis.notices.config import get_notice_settings
 from gis.notices.rules import COLOUR_LABELS, KINDS, ROLE_LABELS, TRIGGER_LABELS
 
@@ -40,6 +41,7 @@ def _environment(folder: Path) -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(date_zh=date_zh)
+    env.globals.update(field_label=vocab.field_label)
     return env
 
 

@@ -4,6 +4,8 @@ vocabulary of the Excel ledger.
 
 from __future__ import annotations
 
+from gis import vocab
+
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OUTCOMES = ("imported", "updated", "unchanged", "merged", "skipped", "rejected")
 HEADER_SCAN_ROWS = 30
@@ -85,15 +87,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "remark": ("备注",),
 }
 _ALIAS_TO_FIELD = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
-TEXT_FIELDS = (
-    "description",
-    "responsible_unit",
-    "responsible_person",
-    "supervising_leader",
-    "target",
-    "measures",
-    "progress",
-)
+TEXT_FIELDS = tuple(f.name for f in vocab.PROBLEM_FIELDS if f.sheet_text)
 
 # Cell words, tried in order as substrings after exact matches on values and Chinese labels.
 CATEGORY_WORDS: tuple[tuple[str, str], ...] = (
@@ -178,21 +172,28 @@ EXPORT_NOTE = (
 PLACEHOLDERS = frozenset({"", "/", "-", "--", "—", "——", "无", "暂无", "空", "N/A", "NA", "\\"})
 
 # The export template, in column order; the importer reads it back unchanged.
+def _column(name: str) -> tuple[str, str, float]:
+    f = vocab.PROBLEM_FIELD[name]
+    return name, f.sheet or f.zh, f.width
+
+
+# The export template, in column order; the importer reads it back unchanged. A problem field's
+# header and width come from ``vocab.PROBLEM_FIELDS``; the others are the sheet's own columns.
 TEMPLATE_COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("seq", "序号", 6),
-    ("code", "问题编号", 16),
-    ("source", "问题来源", 18),
+    _column("code"),
+    _column("source"),
     ("township", "所属乡镇", 12),
-    ("category", "问题类别", 14),
-    ("description", "问题描述", 40),
+    _column("category"),
+    _column("description"),
     ("lon", "经度", 13),
     ("lat", "纬度", 13),
-    ("responsible_unit", "责任单位", 18),
-    ("responsible_person", "责任人", 10),
-    ("supervising_leader", "责任领导", 10),
-    ("target", "整改目标", 30),
-    ("measures", "整改措施", 36),
-    ("deadline", "整改时限", 14),
-    ("progress", "整改进展", 30),
-    ("status", "整改状态", 10),
+    _column("responsible_unit"),
+    _column("responsible_person"),
+    _column("supervising_leader"),
+    _column("target"),
+    _column("measures"),
+    _column("deadline"),
+    _column("progress"),
+    _column("status"),
 )
