@@ -65,7 +65,9 @@ from gis.hotspots.periods import (
     Step,
     Window,
     complete_window,
+    period_end,
     period_label,
+    period_start,
     step_indices,
 )
 from gis.hotspots.rates import RATE_METHODS, RateMethod, rate_values
@@ -1141,6 +1143,8 @@ def compare_hotspots(
         period = {
             "step": step, "a": lab_a, "b": lab_b, "start": w.start.isoformat(),
             "end": w.end.isoformat(), "excluded": period_label(w.current, step),
+            "a_start": w.start.isoformat(), "a_end": period_end(split - 1, step).isoformat(),
+            "b_start": period_start(split, step).isoformat(), "b_end": w.end.isoformat(),
         }
     elif by == "category":
         if not categories or len(categories) != 2 or categories[0] == categories[1]:
