@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gis import palette
 from gis.config import Settings
 from gis.hotspots.compare import CHANGES, VERSUS
+from gis.vocab import Category
 from server.app import create_app
 from tests.conftest import DEMO_AS_OF
 from tests.factories import EAST, WEST, load_two_townships, make_token
@@ -316,6 +317,31 @@ def test_the_wall_shows_the_change_since_last_month(browser, db, tmp_path) -> No
                     assert {t for d in drawn.values() for t in d["towns"]} == {WEST}
                     assert {"cooled", "became_hot"} <= set(drawn)
                     assert "stayed_hot" not in drawn  # that cluster is in 东镇
+                    # Category against category needs the wall's category filter first.
+                    mode.select_option("versus")
+                    note = page.locator(".hotspot-legend .hotspot-note")
+                    page.wait_for_function(
+                        "() => document.querySelector('.hotspot-legend .hotspot-note')"
+                        ".textContent.includes('Choose a category')"
+                    )
+                    assert "请先在右侧选择类别" in note.inner_text()
+                    page.select_option("#filter-category", "dust")
+                    page.select_option(".hotspot-legend select[name=hotspot-versus]", "industrial")
+                    page.wait_for_function(
+                        "() => window.lookbackHotspots.state.body"
+                        " && window.lookbackHotspots.state.body.by === 'category'"
+                        " && !window.lookbackHotspots.state.inFlight"
+                    )
+                    text_now = page.locator(".hotspot-legend").inner_text()
+                    dust, industrial = Category.DUST, Category.INDUSTRIAL
+                    assert f"仅{dust.zh}为热点" in text_now
+                    assert f"仅{industrial.zh}为热点" in text_now
+                    assert f"Hot spot for {dust.en} only" in text_now
+                    assert "全部记录 All records" in text_now
+                    drawn = page.evaluate(DRAWN)
+                    assert set(drawn) <= set(VERSUS) and "hot_a_only" in drawn
+                    assert "hot_b_only" not in drawn  # there are no industrial problems
+                    page.select_option("#filter-category", "")
 
                 mode.select_option("now")
                 page.wait_for_function(
@@ -331,3 +357,13 @@ def test_the_wall_shows_the_change_since_last_month(browser, db, tmp_path) -> No
                 context.close()
     assert errors == []
     assert hosts == {"127.0.0.1"}
+
+
+def test_the_change_endpoint_is_documented_in_the_openapi(demo_app) -> None:  # type: ignore[no-untyped-def]
+    op = demo_app.openapi()["paths"][CHANGE_URL]["get"]
+    assert "this period against the last" in op["summary"]
+    assert "cooled" in op["description"] and "hot_both" in op["description"]
+    params = {p["name"]: p for p in op["parameters"]}
+    for name in ("input", "category", "source", "township", "period", "versus"):
+        assert params[name].get("description"), name
+    assert "complete" in params["period"]["description"]

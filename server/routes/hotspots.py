@@ -45,7 +45,13 @@ SourceParam = Annotated[
 ]
 SinceParam = Annotated[date | None, Query(description="first local date (inclusive)")]
 UntilParam = Annotated[date | None, Query(description="last local date (inclusive)")]
-TownshipParam = Annotated[str | None, Query(pattern=r"^\d{12}$")]
+TownshipParam = Annotated[
+    str | None,
+    Query(pattern=r"^\d{12}$", description="12-digit township code, within the caller's own"),
+]
+CategoryParam = Annotated[
+    Category | None, Query(description="category of the problems or complaints analysed")
+]
 CellParam = Annotated[
     float | None, Query(ge=10, le=50_000, description="cell size in metres (default: automatic)")
 ]
@@ -59,7 +65,7 @@ ShapeParam = Annotated[Literal["hex", "square"], Query(description="cell shape")
 def point_filter(
     principal: Reader,
     kind: InputParam = "problems",
-    category: Category | None = None,
+    category: CategoryParam = None,
     source: SourceParam = None,
     since: SinceParam = None,
     until: UntilParam = None,
