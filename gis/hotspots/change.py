@@ -29,7 +29,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from gis import palette, vocab
-from gis.hotspots.compare import CHANGES, QUIET, side_class, versus_class, versus_labels
+from gis.hotspots.compare import QUIET, side_class
 from gis.hotspots.data import (
     Comparison,
     PointFilter,
@@ -179,13 +179,13 @@ def county_change_map(
     to :meth:`ChangeMap.to_geojson`, :meth:`ChangeMap.tally` or :meth:`ChangeMap.incidents`.
     """
     county = replace(flt, township_codes=None, scope=None)
+    cats = None
     if versus is None:
         cmp = compare_hotspots(
             session, replace(county, since=None, until=None), today=today, by="period",
             months=1, step=step,
         )
-        change, classes = list(cmp.change), dict(CHANGES)
-        colours, cats = palette.HOTSPOT_CHANGE_COLOURS, None
+        colours = palette.HOTSPOT_CHANGE_COLOURS
     else:
         if not county.categories or len(county.categories) != 1:
             raise HotspotInputError(
@@ -197,13 +197,13 @@ def county_change_map(
             session, replace(county, categories=None), today=today, by="category",
             categories=cats,
         )
-        change = versus_class(cmp.a.bin, cmp.b.bin)
-        a, b = (vocab.Category(c) for c in cats)
-        classes = versus_labels((a.zh, a.en), (b.zh, b.en))
         colours = palette.HOTSPOT_VERSUS_COLOURS
     res = cmp.result
     owner = _owners(session, np.asarray(res.centre_lon), np.asarray(res.centre_lat))
-    return ChangeMap(cmp, change, owner, classes, colours, cats, (county.since, county.until))
+    return ChangeMap(
+        cmp, list(cmp.change), owner, dict(cmp.classes), colours, cats,
+        (county.since, county.until),
+    )
 
 
 __all__ = ["ChangeMap", "county_change_map"]
