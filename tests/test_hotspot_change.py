@@ -317,6 +317,7 @@ def test_the_wall_shows_the_change_since_last_month(browser, db, tmp_path) -> No
                     assert {t for d in drawn.values() for t in d["towns"]} == {WEST}
                     assert {"cooled", "became_hot"} <= set(drawn)
                     assert "stayed_hot" not in drawn  # that cluster is in 东镇
+                    screenshot(page, "wall-hotspot-change-township.png")
                     # Category against category needs the wall's category filter first.
                     mode.select_option("versus")
                     note = page.locator(".hotspot-legend .hotspot-note")
