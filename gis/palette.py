@@ -19,6 +19,24 @@ HOTSPOT_BINS: dict[int, tuple[str, str, str]] = {
     -3: ("#2166ac", "冷点（99% 置信度）", "Cold spot, 99% confidence"),
 }
 HOTSPOT_OUTLINE = {"significant": "#555555", "not_significant": "#bbbbbb"}
+# Hot spots this period against the last (gis.hotspots.compare.CHANGES): new ones bright, lasting
+# ones dark, ones that faded pale, on the same red-hot, blue-cold reading as the bins.
+HOTSPOT_CHANGE_COLOURS: dict[str, str] = {
+    "became_hot": "#e31a1c",
+    "stayed_hot": "#800026",
+    "cooled": "#fdbf6f",
+    "became_cold": "#1f78b4",
+    "stayed_cold": "#08306b",
+    "warmed": "#a6cee3",
+    "unchanged": "#f7f7f7",
+}
+# Hot spots of one category against another (gis.hotspots.compare.VERSUS).
+HOTSPOT_VERSUS_COLOURS: dict[str, str] = {
+    "hot_both": "#762a83",
+    "hot_a_only": "#e66101",
+    "hot_b_only": "#1b7837",
+    "hot_neither": "#f7f7f7",
+}
 
 # The map's classes (see gis.ledger.query.MAP_CLASSES).
 MAP_CLASS_COLOURS: dict[str, str] = {

@@ -483,7 +483,7 @@ def test_township_report_compares_complaint_hot_spots_with_last_month(
         cmp = compare_hotspots(
             session, PointFilter(kind="complaints"), today=report.day, by="period"
         )
-    mine = [k for k, o in enumerate(county.change.owner) if o == report.code]
+    mine = [k for k, o in enumerate(county.change.map.owner) if o == report.code]
     for key, n in change.tally.items():
         assert n == sum(1 for k in mine if cmp.change[k] == key), key
     assert change.complaints_a + change.complaints_b == sum(

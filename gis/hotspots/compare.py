@@ -17,6 +17,11 @@ gets a change class from its two FDR bins (hot: bin > 0, cold: bin < 0):
 
 For "this period against the last", A is the earlier period and B the later one; for two
 categories, A and B are the categories in the order given.
+
+Two categories are not one place changing over time, so they get their own classes
+(:data:`VERSUS`): hot for both, for A only, for B only, or for neither. Each side's own class is
+``hot``, ``cold`` or ``none`` with the confidence of its FDR bin (90, 95 or 99 %,
+:func:`side_class`).
 """
 
 from __future__ import annotations
@@ -44,6 +49,48 @@ CHANGES: dict[str, tuple[str, str]] = {
     "warmed": ("冷点消退", "Cold spot warmed"),
     "unchanged": ("均不显著", "Not significant in either"),
 }
+
+
+# The names take the two categories: ``{a}``, ``{b}`` (see :func:`versus_labels`).
+VERSUS: dict[str, tuple[str, str]] = {
+    "hot_both": ("{a}与{b}均为热点", "Hot spot for both {a} and {b}"),
+    "hot_a_only": ("仅{a}为热点", "Hot spot for {a} only"),
+    "hot_b_only": ("仅{b}为热点", "Hot spot for {b} only"),
+    "hot_neither": ("均非热点", "Hot spot for neither"),
+}
+# Classes where neither side is a significant hot or cold spot: drawn faint on maps.
+QUIET: frozenset[str] = frozenset({"unchanged", "hot_neither"})
+# Gi_Bin → confidence of the strictest FDR level passed (0: not significant).
+CONFIDENCE: dict[int, int] = {0: 0, 1: 90, 2: 95, 3: 99}
+
+
+def side_class(bin_value: int) -> tuple[str, int]:
+    """``("hot" | "cold" | "none", confidence %)`` of one FDR bin."""
+    b = int(bin_value)
+    return ("hot" if b > 0 else "cold" if b < 0 else "none"), CONFIDENCE[abs(b)]
+
+
+def versus_labels(a: tuple[str, str], b: tuple[str, str]) -> dict[str, tuple[str, str]]:
+    """:data:`VERSUS` named for categories ``a`` and ``b``, each given as (Chinese, English)."""
+    return {
+        k: (zh.format(a=a[0], b=b[0]), en.format(a=a[1], b=b[1]))
+        for k, (zh, en) in VERSUS.items()
+    }
+
+
+def versus_class(bin_a: ArrayLike, bin_b: ArrayLike) -> list[str]:
+    """The class of each cell when A and B are two categories: hot for both, one or neither."""
+    out = []
+    for x, y in zip(np.asarray(bin_a).tolist(), np.asarray(bin_b).tolist(), strict=True):
+        if x > 0 and y > 0:
+            out.append("hot_both")
+        elif x > 0:
+            out.append("hot_a_only")
+        elif y > 0:
+            out.append("hot_b_only")
+        else:
+            out.append("hot_neither")
+    return out
 
 
 def change_class(bin_a: ArrayLike, bin_b: ArrayLike) -> list[str]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any, Literal, get_args
 
@@ -38,7 +38,15 @@ from sqlalchemy.orm import Session
 from gis import vocab
 from gis.config import get_settings
 from gis.hotspots import HotspotResult, hotspots_from_points
-from gis.hotspots.compare import CHANGES, SideGi, change_class, counts_on_cells, gi_on_cells
+from gis.hotspots.compare import (
+    CHANGES,
+    SideGi,
+    change_class,
+    counts_on_cells,
+    gi_on_cells,
+    versus_class,
+    versus_labels,
+)
 from gis.hotspots.cube import CubeData
 from gis.hotspots.errors import Explanation, HotspotInputError
 from gis.hotspots.gistar import fdr_bins, gi_star_on_pairs
@@ -65,7 +73,9 @@ from gis.hotspots.periods import (
     Step,
     Window,
     complete_window,
+    period_end,
     period_label,
+    period_start,
     step_indices,
 )
 from gis.hotspots.rates import RATE_METHODS, RateMethod, rate_values
@@ -1062,16 +1072,18 @@ class Comparison:
     change: list[str]
     explanations: list[Explanation]
     period: dict[str, Any] | None = None
+    # class → (Chinese, English): CHANGES for periods, VERSUS named for the two categories
+    classes: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(CHANGES))
 
     def tally(self) -> dict[str, int]:
         """Cells per change class, every class listed."""
-        return {k: self.change.count(k) for k in CHANGES}
+        return {k: self.change.count(k) for k in self.classes}
 
     def to_geojson(self) -> dict[str, Any]:
         """One Polygon per cell with both sides' count, z, bin and the change class."""
         base = self.result.to_geojson()
         for k, f in enumerate(base["features"]):
-            zh, en = CHANGES[self.change[k]]
+            zh, en = self.classes[self.change[k]]
             f["properties"] = {
                 "cell": f["properties"]["cell"],
                 "count_a": int(self.a.count[k]),
@@ -1094,7 +1106,9 @@ class Comparison:
             shape=self.result.shape,
             epsg=self.result.epsg,
             tally=self.tally(),
-            changes=[{"change": k, "zh": zh, "en": en} for k, (zh, en) in CHANGES.items()],
+            changes=[
+                {"change": k, "zh": zh, "en": en} for k, (zh, en) in self.classes.items()
+            ],
             explanations=[explanation_dict(e) for e in self.explanations],
         )
         if self.period is not None:
@@ -1141,6 +1155,8 @@ def compare_hotspots(
         period = {
             "step": step, "a": lab_a, "b": lab_b, "start": w.start.isoformat(),
             "end": w.end.isoformat(), "excluded": period_label(w.current, step),
+            "a_start": w.start.isoformat(), "a_end": period_end(split - 1, step).isoformat(),
+            "b_start": period_start(split, step).isoformat(), "b_end": w.end.isoformat(),
         }
     elif by == "category":
         if not categories or len(categories) != 2 or categories[0] == categories[1]:
@@ -1178,29 +1194,50 @@ def compare_hotspots(
         x, y = project_lonlat(lon, lat, res.epsg)
         sides.append(gi_on_cells(centres, counts_on_cells(grid, res.cell_ix, res.cell_iy, x, y),
                                  res.band_m))
-    change = change_class(sides[0].bin, sides[1].bin)
     notes = [
         e for e in res.explanations
         if e.key in ("input", "study_area", "cell_size", "cells", "distance_band")
     ]
-    tally = Counter(change)
-    what_zh = "时段" if by == "period" else "类别"
-    what_en = "period" if by == "period" else "category"
-    notes.append(
-        Explanation(
-            "compare",
-            f"按{what_zh}比较：A = {lab_a}（{int(sides[0].count.sum())} 个事件），B = {lab_b}"
-            f"（{int(sides[1].count.sum())} 个事件），两者使用同一格网与距离阈值，各自计算 Gi* "
-            f"与 FDR 分级。新成为热点 {tally['became_hot']} 个、"
-            f"持续为热点 {tally['stayed_hot']} 个、热点消退 {tally['cooled']} 个。",
-            f"Comparison by {what_en}: A = {lab_a} ({int(sides[0].count.sum())} incidents), "
-            f"B = {lab_b} ({int(sides[1].count.sum())} incidents), on the same grid and band, "
-            f"each with its own Gi* and FDR bins. Became hot {tally['became_hot']}, stayed hot "
-            f"{tally['stayed_hot']}, cooled {tally['cooled']}.",
-            tally["became_hot"],
+    n_a, n_b = int(sides[0].count.sum()), int(sides[1].count.sum())
+    if by == "period":
+        change, classes = change_class(sides[0].bin, sides[1].bin), dict(CHANGES)
+        tally = Counter(change)
+        notes.append(
+            Explanation(
+                "compare",
+                f"按时段比较：A = {lab_a}（{n_a} 个事件），B = {lab_b}（{n_b} 个事件），两者使用"
+                f"同一格网与距离阈值，各自计算 Gi* 与 FDR 分级。新成为热点 {tally['became_hot']} "
+                f"个、持续为热点 {tally['stayed_hot']} 个、热点消退 {tally['cooled']} 个。",
+                f"Comparison by period: A = {lab_a} ({n_a} incidents), B = {lab_b} ({n_b} "
+                "incidents), on the same grid and band, each with its own Gi* and FDR bins. "
+                f"Became hot {tally['became_hot']}, stayed hot {tally['stayed_hot']}, cooled "
+                f"{tally['cooled']}.",
+                tally["became_hot"],
+            )
         )
+    else:
+        a, b = (vocab.Category(c) for c in (lab_a, lab_b))
+        change, classes = versus_class(sides[0].bin, sides[1].bin), versus_labels(
+            (a.zh, a.en), (b.zh, b.en)
+        )
+        tally = Counter(change)
+        notes.append(
+            Explanation(
+                "compare",
+                f"按类别比较：A = {a.zh}（{n_a} 个事件），B = {b.zh}（{n_b} 个事件），两者使用"
+                f"同一格网与距离阈值，各自计算 Gi* 与 FDR 分级。两类均为热点 "
+                f"{tally['hot_both']} 个、仅{a.zh}为热点 {tally['hot_a_only']} 个、"
+                f"仅{b.zh}为热点 {tally['hot_b_only']} 个。",
+                f"Comparison by category: A = {a.en} ({n_a} incidents), B = {b.en} ({n_b} "
+                "incidents), on the same grid and band, each with its own Gi* and FDR bins. "
+                f"Hot for both {tally['hot_both']}, for {a.en} only {tally['hot_a_only']}, for "
+                f"{b.en} only {tally['hot_b_only']}.",
+                tally["hot_both"],
+            )
+        )
+    return Comparison(
+        by, (lab_a, lab_b), res, sides[0], sides[1], change, notes, period, classes
     )
-    return Comparison(by, (lab_a, lab_b), res, sides[0], sides[1], change, notes, period)
 
 
 __all__ = [

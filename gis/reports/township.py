@@ -243,7 +243,7 @@ def township_report(
         ),
     )
     if county.change is None:
-        county.change = county_change(session, report_date.day, county.townships)
+        county.change = county_change(session, report_date.day)
     report.change = township_change(county.change, code)
     report.summary_zh, report.summary_en = _summary(report)
     return report

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from gis.geo.display import for_display
+from gis.hotspots.change import county_change_map
 from gis.hotspots.cube import cube_bytes
 from gis.hotspots.data import (
     DEFAULT_EPS_M,
@@ -44,7 +45,13 @@ SourceParam = Annotated[
 ]
 SinceParam = Annotated[date | None, Query(description="first local date (inclusive)")]
 UntilParam = Annotated[date | None, Query(description="last local date (inclusive)")]
-TownshipParam = Annotated[str | None, Query(pattern=r"^\d{12}$")]
+TownshipParam = Annotated[
+    str | None,
+    Query(pattern=r"^\d{12}$", description="12-digit township code, within the caller's own"),
+]
+CategoryParam = Annotated[
+    Category | None, Query(description="category of the problems or complaints analysed")
+]
 CellParam = Annotated[
     float | None, Query(ge=10, le=50_000, description="cell size in metres (default: automatic)")
 ]
@@ -58,7 +65,7 @@ ShapeParam = Annotated[Literal["hex", "square"], Query(description="cell shape")
 def point_filter(
     principal: Reader,
     kind: InputParam = "problems",
-    category: Category | None = None,
+    category: CategoryParam = None,
     source: SourceParam = None,
     since: SinceParam = None,
     until: UntilParam = None,
@@ -287,5 +294,53 @@ def compare(
             session, flt, today=today, by=by, months=months, step=step, categories=cats,
             cell_m=cell_m, band_m=band_m, shape=shape,
         ).to_geojson(),
+        settings.tile_crs,
+    )
+
+
+@router.get(
+    "/hotspots/change.geojson",
+    summary="Hot spots this period against the last, or one category against another, by cell",
+)
+def change(
+    flt: Incidents,
+    session: SessionDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    period: Annotated[
+        Step,
+        Query(
+            description="the last complete month (ISO week, day) against the one before it; "
+            "the unfinished current one never counts"
+        ),
+    ] = "month",
+    versus: Annotated[
+        Category | None,
+        Query(
+            description="compare `category` (A) with this category (B) instead of two periods, "
+            "over `since`…`until` (all records when not given)"
+        ),
+    ] = None,
+) -> JSONResponse:
+    """The county's Gi* hot spots of the last complete period against the period before it,
+    or of `category` against `versus`, on one county-wide grid and distance band.
+
+    The analysis is always the county's (the township report's comparison, the same function);
+    `township`, or the caller's own townships, choose which cells come back: those whose centre
+    lies in them. Each cell has both sides' `count_a`/`count_b`, `z_a`/`z_b`, FDR bins
+    `bin_a`/`bin_b`, `class_a`/`class_b` (`hot`, `cold` or `none`) with `confidence_a`/
+    `confidence_b` (90, 95 or 99 %, 0 when not significant), and `change` with `change_zh` and
+    `change_en`: for periods `became_hot`, `stayed_hot`, `cooled`, `became_cold`, `stayed_cold`,
+    `warmed` or `unchanged`; for categories `hot_both`, `hot_a_only`, `hot_b_only` or
+    `hot_neither`. Top level: `by`, `a` and `b` (the two periods, e.g. `2026-09` and `2026-10`,
+    or the two categories), `period` (`a_start`, `a_end`, `b_start`, `b_end`, `excluded`: the
+    unfinished current period) or `dates` and `categories`, `tally` and `legend` (each class's
+    colour, Chinese and English name) for the cells returned, and the `explanations`. Too few
+    incidents: 422 with the reason in Chinese and English.
+    """
+    return _respond(
+        lambda: county_change_map(
+            session, flt, today=today, step=period, versus=versus.value if versus else None
+        ).to_geojson(flt.area_townships()),
         settings.tile_crs,
     )

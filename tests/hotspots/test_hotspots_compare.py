@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from gis.hotspots.compare import CHANGES, change_class, counts_on_cells, gi_on_cells
+from gis.hotspots.compare import (
+    CHANGES,
+    VERSUS,
+    change_class,
+    counts_on_cells,
+    gi_on_cells,
+    side_class,
+    versus_class,
+    versus_labels,
+)
 from gis.hotspots.gistar import fdr_bins, gi_star
 from gis.hotspots.grid import Grid
 
@@ -39,3 +48,23 @@ def test_gi_on_cells_equals_gi_star_and_handles_flat_counts() -> None:
     np.testing.assert_array_equal(side.bin, fdr_bins(ref.z, ref.p))
     flat = gi_on_cells(xy, np.zeros(225), 150.0)  # a side without incidents: nothing significant
     assert not flat.bin.any() and np.all(flat.p == 1)
+
+
+def test_two_categories_are_hot_for_both_one_or_neither() -> None:
+    a = [3, 1, 0, 0, -2, 2, -1]
+    b = [2, 0, 1, 0, 3, -3, -1]
+    assert versus_class(a, b) == [
+        "hot_both", "hot_a_only", "hot_b_only", "hot_neither", "hot_b_only", "hot_a_only",
+        "hot_neither",
+    ]
+    names = versus_labels(("扬尘", "Dust"), ("工业", "Industrial"))
+    assert list(names) == list(VERSUS)
+    assert names["hot_a_only"] == ("仅扬尘为热点", "Hot spot for Dust only")
+    assert names["hot_both"] == ("扬尘与工业均为热点", "Hot spot for both Dust and Industrial")
+
+
+def test_each_side_is_hot_cold_or_none_at_the_bins_confidence() -> None:
+    assert [side_class(b) for b in (3, 2, 1, 0, -1, -2, -3)] == [
+        ("hot", 99), ("hot", 95), ("hot", 90), ("none", 0), ("cold", 90), ("cold", 95),
+        ("cold", 99),
+    ]
