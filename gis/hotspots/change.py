@@ -33,11 +33,11 @@ from gis.hotspots.compare import QUIET, side_class
 from gis.hotspots.data import (
     Comparison,
     PointFilter,
-    _plain,
     compare_hotspots,
     explanation_dict,
     township_units,
 )
+from gis.hotspots.data.points import _plain
 from gis.hotspots.errors import HotspotInputError
 from gis.hotspots.periods import Step
 
