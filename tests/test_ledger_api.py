@@ -290,3 +290,14 @@ def test_on_site_and_complaint_endpoints(writable) -> None:  # type: ignore[no-u
         },
     )
     assert naive.status_code == 422 and naive.json()["field"] == "received_at"
+    nowhere = writable.post(
+        "/api/complaints",
+        json={
+            "code": "XF-3",
+            "channel": "letter",
+            "kind": "air",
+            "received_at": "2026-03-01T09:00:00+08:00",
+            "township_code": "999999999999",
+        },
+    )
+    assert nowhere.status_code == 422 and nowhere.json()["field"] == "township_code"

@@ -38,6 +38,12 @@ def township_of_sql(geometry_sql: str) -> str:
     return "(" + _TOWNSHIP_OF.format(g=geometry_sql) + ")"
 
 
+def township_exists(session: Session, code: str) -> bool:
+    """Whether a township with this code is loaded."""
+    found = session.execute(text("SELECT 1 FROM townships WHERE code = :c"), {"c": code})
+    return found.first() is not None
+
+
 def township_for_wkt(session: Session, wkt: str, srid: int = 4490) -> str | None:
     """The township code for a WKT geometry in ``srid``, or None outside every township."""
     sql = "SELECT " + township_of_sql(f"ST_Transform(ST_GeomFromText(:wkt, {srid}), 4490)")

@@ -13,7 +13,7 @@ from gis import vocab
 from gis.access.scope import Scope
 from gis.config import get_settings
 from gis.db.models import FOLLOW_UP_OUTCOMES, Complaint, ComplaintStep, Problem
-from gis.geo.townships import township_for_wkt
+from gis.geo.townships import township_exists, township_for_wkt
 from gis.ledger import records
 from gis.ledger.rebounds import flag_for_complaint
 from gis.ledger.workdays import (
@@ -65,6 +65,11 @@ def create_complaint(session: Session, data: ComplaintInput) -> tuple[Complaint,
     geom = parse_geometry(data.geometry)
     if geom is not None and geom.geom_type != "Point":
         raise LedgerError("a complaint's location is a point", field="geometry")
+    if data.township_code and not township_exists(session, data.township_code):
+        raise LedgerError(
+            f"乡镇 {data.township_code} 不存在 / no township with code {data.township_code}",
+            field="township_code",
+        )
     received_day = data.received_at.astimezone(settings.zone).date()
     complaint = Complaint(
         code=data.code,

@@ -16,7 +16,7 @@ import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis import vocab
@@ -25,7 +25,7 @@ from gis.access.scope import scope_filter
 from gis.config import get_settings
 from gis.db.models import Attachment, Closure, Event, Inspection, Milestone, Problem
 from gis.errors import LookbackError
-from gis.geo.townships import township_for_wkt
+from gis.geo.townships import township_exists, township_for_wkt
 from gis.ledger.lifecycle import TransitionError, check_transition
 
 EDITABLE_FIELDS = tuple(f.name for f in vocab.PROBLEM_FIELDS if f.editable)
@@ -206,8 +206,7 @@ def _resolve_township(
 ) -> None:
     derived = township_for_wkt(session, geom.wkt) if geom is not None else None
     if given:
-        exists = session.execute(text("SELECT 1 FROM townships WHERE code = :c"), {"c": given})
-        if not exists.first():
+        if not township_exists(session, given):
             raise LedgerError(f"no township with code {given}", field="township_code")
         if derived and derived != given and not reason:
             raise LedgerError(
