@@ -116,7 +116,7 @@ def test_a_failing_shared_transaction_falls_back_to_one_by_one(app, db, monkeypa
     assert len({str(uuid.UUID(a.json()["uuid"])) for a in answers}) == 5
 
 
-def test_hints_failing_after_the_store_committed_keep_each_answer(app, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_hints_failing_in_a_shared_transaction_keep_each_answer(app, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     headers = make_token(db, "inspector", [WEST], name=INSPECTOR)
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -125,7 +125,7 @@ def test_hints_failing_after_the_store_committed_keep_each_answer(app, db, monke
     monkeypatch.setattr(server.routes.field, "hints_many", broken)
     bodies = [payload(note=f"第 {i} 条") for i in range(5)]
     answers = _send_all(app, headers, bodies)
-    # Stored once, by the statement that committed: still created, hints asked for one by one.
+    # The shared transaction is rolled back and each is stored on its own: still 201, once.
     assert [a.status_code for a in answers] == [201] * 5
     for body, answer in zip(bodies, answers, strict=True):
         got = answer.json()

@@ -410,39 +410,23 @@ class _Lane:
 
     The pool checks a connection each time it is handed out (``pool_pre_ping``); a worker
     storing batch after batch keeps its connection instead, and gives it back (and takes a
-    freshly checked one next time) after any error or when the queue is empty. Each round asks
-    for it with each statement committing on its own or in a transaction.
+    freshly checked one next time) after any error or when the queue is empty.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.conn: Connection | None = None
-        self.autocommit = False
 
-    def bind(self, autocommit: bool = False) -> Connection:
+    def bind(self) -> Connection:
         if self.conn is None or self.conn.closed or self.conn.invalidated:
             self.release()
             self.conn = self.engine.connect()
-            self.autocommit = False
-        if autocommit != self.autocommit:
-            level = "AUTOCOMMIT" if autocommit else self.conn.default_isolation_level
-            self.conn.execution_options(isolation_level=level)
-            self.autocommit = autocommit
         return self.conn
 
     def release(self) -> None:
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.close()
-
-
-def _hints_alone(app: FastAPI, body: dict, principal: Principal) -> Any:
-    """The hints of one stored body in a session of their own, or the exception they raised."""
-    try:
-        with Session(_autocommit(app)) as session:
-            return _hints_for(session, body, principal, field_limits(app))
-    except Exception as exc:  # noqa: BLE001 - handed to the request it belongs to
-        return exc
 
 
 def _submit_many(
@@ -455,27 +439,16 @@ def _submit_many(
     Nothing is answered before the commit. When the shared transaction fails for any reason,
     it is rolled back and each submission is stored again on its own with :func:`_submit`, so
     one request's trouble is never another's.
-
-    Without a problem code in the round nothing but the store statement writes (no event), so
-    it runs committing on its own (autocommit: no BEGIN and COMMIT round trips), as
-    :func:`_submit` does for one submission; what follows it only reads. Once that statement
-    has committed, a failure of the hints is answered for each request alone (its row stays
-    stored and created), never by storing it again.
     """
     limits = field_limits(app)
     at = datetime.now(UTC)
-    autocommit = not any(valid.problem_code for _, _, valid in jobs)
-    answers: list[Any] = [None] * len(jobs)
-    final = [False] * len(jobs)
     try:
-        if lane is not None:
-            bind: Any = lane.bind(autocommit)
-        else:
-            bind = _autocommit(app) if autocommit else app.state.engine
+        bind = lane.bind() if lane is not None else app.state.engine
         with Session(bind, expire_on_commit=False) as session, session.begin():
             groups: dict[tuple[str, tuple[str, ...] | None], list[int]] = {}
             for index, (principal, _, _) in enumerate(jobs):
                 groups.setdefault((principal.name, principal.townships), []).append(index)
+            answers: list[Any] = [None] * len(jobs)
             for (_, towns), indexes in groups.items():
                 found = store_valid_many(
                     session, [jobs[i][2] for i in indexes], at=at, limits=limits, townships=towns
@@ -491,37 +464,22 @@ def _submit_many(
                     bodies.append((index, body))
                     answers[index] = (201 if answer.created else 200, body)
                 # The hints of the answers (a stored inspection is not its own duplicate).
-                try:
-                    found_hints = hints_many(
-                        session,
-                        [{"lon": b["lon"], "lat": b["lat"], "category": b["category"],
-                          "problem_code": b["problem_code"], "exclude_uuid": b["uuid"]}
-                         for _, b in bodies],
-                        duplicate_radius_m=limits.duplicate_radius_m,
-                        townships=towns,
-                    )
-                except Exception:
-                    if not autocommit:
-                        raise
-                    # Stored already: each request's hints on their own, its answer kept.
-                    found_hints = [_hints_alone(app, b, jobs[i][0]) for i, b in bodies]
-                for (index, body), hint in zip(bodies, found_hints, strict=True):
-                    if isinstance(hint, Exception):
-                        answers[index] = hint
-                    else:
-                        body["hints"] = hint
-                if autocommit:
-                    for index in indexes:
-                        final[index] = True
+                found_hints = hints_many(
+                    session,
+                    [{"lon": b["lon"], "lat": b["lat"], "category": b["category"],
+                      "problem_code": b["problem_code"], "exclude_uuid": b["uuid"]}
+                     for _, b in bodies],
+                    duplicate_radius_m=limits.duplicate_radius_m,
+                    townships=towns,
+                )
+                for (_, body), hint in zip(bodies, found_hints, strict=True):
+                    body["hints"] = hint
         return answers
     except Exception:  # noqa: BLE001 - every submission is tried again on its own below
         if lane is not None:
             lane.release()
     out: list[Any] = []
-    for index, (principal, raw, _) in enumerate(jobs):
-        if final[index]:
-            out.append(answers[index])
-            continue
+    for principal, raw, _ in jobs:
         try:
             out.append(_submit(app, raw, principal, []))
         except Exception as exc:  # noqa: BLE001 - handed to the request it belongs to
