@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import uuid
 
 import httpx
@@ -113,3 +114,34 @@ def test_a_failing_shared_transaction_falls_back_to_one_by_one(app, db, monkeypa
     assert [a.status_code for a in answers] == [201] * 5
     assert {a.json()["uuid"] for a in answers} == {b["uuid"] for b in bodies}
     assert len({str(uuid.UUID(a.json()["uuid"])) for a in answers}) == 5
+
+
+def test_hints_failing_in_a_shared_transaction_keep_each_answer(app, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    headers = make_token(db, "inspector", [WEST], name=INSPECTOR)
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the shared hints statement failed")
+
+    monkeypatch.setattr(server.routes.field, "hints_many", broken)
+    bodies = [payload(note=f"第 {i} 条") for i in range(5)]
+    answers = _send_all(app, headers, bodies)
+    # The shared transaction is rolled back and each is stored on its own: still 201, once.
+    assert [a.status_code for a in answers] == [201] * 5
+    for body, answer in zip(bodies, answers, strict=True):
+        got = answer.json()
+        assert got["uuid"] == body["uuid"] and got["created"] is True
+        assert got["hints"]["township_code"] == WEST
+    with Session(db) as s:
+        assert s.execute(text("SELECT count(*) FROM inspections")).scalar_one() == 5
+
+
+def test_an_integer_too_long_for_64_bits_is_read_exactly(app, db) -> None:  # type: ignore[no-untyped-def]
+    headers = make_token(db, "inspector", [WEST], name=INSPECTOR)
+    body = json.dumps({**payload(), "uuid": 123456789012345678901234567890})
+    with TestClient(app, headers=headers) as client:
+        answer = client.post(
+            "/api/inspections", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "uuid"
+    assert "123456789012345678901234567890" in answer.json()["detail"]

@@ -951,6 +951,8 @@ def _batch_sql() -> str:
         RETURNING *
     ), reb AS (
         {rebound_sql}
+    ), rb AS MATERIALIZED (  -- once, not once per row of a nested loop
+        SELECT trigger_id, array_agg(id ORDER BY id) AS ids FROM reb GROUP BY trigger_id
     )
     SELECT i.idx, COALESCE(n.id, e.id) AS id, n.id IS NOT NULL AS created,
            e.payload_sha256 AS stored_sha256,
@@ -967,9 +969,7 @@ def _batch_sql() -> str:
            ST_X(n.geom) AS x, ST_Y(n.geom) AS y
     FROM items i
     LEFT JOIN ins n ON n.uuid = i.uuid
-    LEFT JOIN (
-        SELECT trigger_id, array_agg(id ORDER BY id) AS ids FROM reb GROUP BY trigger_id
-    ) rb ON rb.trigger_id = n.id
+    LEFT JOIN rb ON rb.trigger_id = n.id
     LEFT JOIN existing e ON e.uuid = i.uuid
     LEFT JOIN v ON v.idx = i.idx
     ORDER BY i.idx

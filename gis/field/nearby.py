@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
@@ -306,6 +307,23 @@ def _hints_out(
     }
 
 
+@lru_cache(maxsize=64)
+def _per_row_statement(sql: str) -> tuple[Any, tuple[str, ...]]:
+    """The statement of :func:`hints_many` for points whose :func:`hints` statement is ``sql``
+    (the same text for every point of one shape), and the parameters it reads from each row;
+    (None, names) when one of them cannot be read from a row."""
+    names = tuple(sorted(set(_BIND.findall(sql))))
+    if any(n not in _HINT_COLUMNS for n in names):
+        return None, names
+    per_row = _BIND.sub(lambda m: f"i.{m.group(1)}", sql)
+    columns = ", ".join(f"{n} {_HINT_COLUMNS[n]}" for n in names)
+    return text(f"""
+            SELECT i.idx, h.* FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+                AS i(idx int{", " + columns if columns else ""})
+            CROSS JOIN LATERAL ({per_row}) h
+        """), names
+
+
 def hints_many(
     session: Session,
     points: Sequence[Mapping[str, Any]],
@@ -338,9 +356,8 @@ def hints_many(
                 point.get("exclude_uuid"),
             )
             rows.append({"idx": index, **params})
-        names = sorted(set(_BIND.findall(sql)))
-        unknown = [n for n in names if n not in _HINT_COLUMNS]
-        if unknown:  # a parameter this function does not know how to read from a row
+        statement, _ = _per_row_statement(sql)
+        if statement is None:  # a parameter this function does not know how to read from a row
             for index in indexes:
                 point = points[index]
                 out[index] = hints(
@@ -350,14 +367,7 @@ def hints_many(
                     exclude_uuid=point.get("exclude_uuid"),
                 )
             continue
-        per_row = _BIND.sub(lambda m: f"i.{m.group(1)}", sql)
-        columns = ", ".join(f"{n} {_HINT_COLUMNS[n]}" for n in names)
-        statement = f"""
-            SELECT i.idx, h.* FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-                AS i(idx int{", " + columns if columns else ""})
-            CROSS JOIN LATERAL ({per_row}) h
-        """
-        found = session.execute(text(statement), {"rows": json.dumps(rows)}).mappings()
+        found = session.execute(statement, {"rows": json.dumps(rows)}).mappings()
         for row in found:
             point = points[row["idx"]]
             out[row["idx"]] = _hints_out(row, point["lon"], point["lat"], duplicate_radius_m)
