@@ -52,6 +52,7 @@ from gis.ledger.counts import BY_NAME, period_params
 from gis.ledger.deadlines import days_overdue_sql, overdue_sql, warning_sql
 from gis.ledger.query import ProblemQuery
 from gis.ledger.scorecard import township_scorecard
+from gis.ledger.summons import held_counts, held_records
 
 DEFAULT_RULES: dict[str, float] = {
     "base": 100.0,
@@ -210,15 +211,15 @@ def _counts(session: Session, start: date, end: date, by: str) -> dict[str, dict
         " GROUP BY 1",
         params,
     )
-    record_key = "a.township_code" if by == "township" else "a.unit"
+    # the records' own count (gis.ledger.summons), as the records' list and the bulletins show
+    held = held_counts(
+        held_records(session, scope=None, start=start, end=end),
+        "township_code" if by == "township" else "unit",
+    )
     for kind in ("summons", "accountability"):
-        out[kind] = _grouped(
-            session,
-            f"SELECT {record_key}, count(*) FROM accountability_records a"
-            " WHERE a.kind = :kind AND a.held_on BETWEEN :start AND :end"
-            " GROUP BY 1",
-            {**params, "kind": kind},
-        )
+        out[kind] = {
+            g["township_code" if by == "township" else "unit"]: g[kind] for g in held if g[kind]
+        }
     return out
 
 
