@@ -132,6 +132,7 @@ def test_the_office_closes_the_quarter_on_the_page_and_the_downloads_show_it(db)
         assert 'data-testid="difference" data-same="false"' in changed.text
         assert f'data-key="{WEST}" data-field="score"' in changed.text
         assert 'data-item="summons"' in changed.text.split('id="rules"')[0]
+        assert "约谈（分）" in changed.text and "结算时 -5 → 现行 -1" in changed.text
         js = office.get("/api/assessment?year=2026&quarter=2&recompute=true",
                         headers={"Accept": "application/json"}).json()
         assert js["stored"]["name"] == "2026年第二季度" and js["rules"]["summons"] == -5

@@ -418,6 +418,18 @@ class Difference:
         return {"same": self.same, "rules": self.rules, "rows": self.rows}
 
 
+def _field_label(name: str) -> tuple[str, str]:
+    """得分 / 排名 / 逾期天数（项）/ 逾期天数（分）for a compared field."""
+    if name == "score":
+        return "得分", "Score"
+    if name == "rank":
+        return "排名", "Rank"
+    item, _, part = name.partition(".")
+    zh, en = ITEM_LABELS[item]
+    return (f"{zh}（项）", f"{en} (count)") if part == "count" else (
+        f"{zh}（分）", f"{en} (points)")
+
+
 def recompute_difference(
     session: Session, start: date, end: date, *, by: str = "township", scope: Scope = None
 ) -> Difference | None:
@@ -442,15 +454,17 @@ def recompute_difference(
         a, b = before.get(key), after.get(key)
         name = (a or b).name  # type: ignore[union-attr]
         if a is None or b is None:
-            rows.append({"key": key, "name": name, "field": "row",
-                         "stored": a is not None, "recomputed": b is not None})
+            rows.append({"key": key, "name": name, "field": "row", "zh": "是否列入",
+                         "en": "Listed", "stored": a is not None, "recomputed": b is not None})
             continue
         pairs: list[tuple[str, Any, Any]] = [("score", a.score, b.score), ("rank", a.rank, b.rank)]
         for item in COUNTED:
             pairs.append((f"{item}.count", a.counts[item], b.counts[item]))
             pairs.append((f"{item}.points", a.points[item], b.points[item]))
         rows += [
-            {"key": key, "name": name, "field": f, "stored": x, "recomputed": y}
+            {"key": key, "name": name, "field": f, **dict(zip(("zh", "en"), _field_label(f),
+                                                             strict=True)),
+             "stored": x, "recomputed": y}
             for f, x, y in pairs
             if x != y
         ]
