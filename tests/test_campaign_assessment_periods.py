@@ -157,3 +157,34 @@ def test_the_office_closes_the_quarter_on_the_page_and_the_downloads_show_it(db)
         open_js = office.get("/api/assessment?start=2026-04-01&end=2026-06-29",
                              headers={"Accept": "application/json"}).json()
         assert open_js["stored"] is None and open_js["rules"]["summons"] == -1
+
+
+def test_the_command_line_closes_a_quarter_and_assess_reads_it_stored(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from tests.test_campaign_assessment import ROOT
+
+    build_county(db)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from server.cli.main import app; app(prog_name='lookback')",
+             "campaign", *args],
+            capture_output=True, text=True, cwd=ROOT, timeout=180,
+            env={"DATABASE_URL": db.url.render_as_string(hide_password=False),
+                 "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        )
+
+    closed = cli("close-period", "--year", "2026", "--quarter", "2")
+    assert closed.returncode == 0, closed.stderr + closed.stdout
+    assert "2026年第二季度: closed, 5 results stored" in closed.stdout
+    again = cli("close-period", "--year", "2026", "--quarter", "2")
+    assert again.returncode == 1 and "已结算" in again.stdout
+    assert cli("rules", "--set", "summons=-1").returncode == 0
+    out = tmp_path / "考核.xlsx"
+    run = cli("assess", "--year", "2026", "--quarter", "2", "-o", str(out))
+    assert run.returncode == 0, run.stderr + run.stdout
+    assert "stored" in run.stdout and "73.8" in run.stdout and "77.8" not in run.stdout
+    rows = list(load_workbook(out)["考核得分"].iter_rows(values_only=True))
+    assert [(r[1], r[-1]) for r in rows[2:]] == [("东镇", 82.0), ("西镇", 73.8)]

@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.access.scope import Scope, in_scope
@@ -364,8 +365,15 @@ def close_period(
                     counts=r.counts, points=r.points,
                 )
             )
-    session.add(period)
-    session.flush()
+    try:
+        with session.begin_nested():  # closed meanwhile by someone else: the same refusal
+            session.add(period)
+            session.flush()
+    except IntegrityError:
+        raise CampaignConflict(
+            f"{period_name(start, end)} 已结算 the period is closed already; its stored "
+            "results stand"
+        ) from None
     return period
 
 
