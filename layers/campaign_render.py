@@ -8,6 +8,7 @@ from typing import Any
 from gis.campaigns.assessment import COUNTED, ITEM_LABELS, Assessment
 from gis.campaigns.disclosure import COLUMNS, DisclosureBatch
 from gis.campaigns.dispatch import DailyBulletin
+from gis.config import get_settings
 from layers.report_render import ENV, _check_local, _common, html_to_pdf
 
 
@@ -53,6 +54,10 @@ def render_assessment_html(a: Assessment) -> str:
         a=a,
         items=COUNTED,
         labels=ITEM_LABELS,
+        stored_at=(
+            f"{a.stored['closed_at'].astimezone(get_settings().zone):%Y-%m-%d %H:%M}"
+            if a.stored else ""
+        ),
     )
 
 

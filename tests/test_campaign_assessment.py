@@ -82,8 +82,8 @@ def build_county(engine) -> int:  # type: ignore[no-untyped-def]
         ):
             cases.add_case(s, c, cases.CaseInput(code, 1, f"{code} 反映扬尘", town, received))
             unit = "西镇人民政府" if town == WEST else "县生态环境局"
-            cases.handle_case(s, c, code, {"finding": "属实", "responsible_unit": unit},
-                              today=received)
+            cases.handle_case(s, c, code, {"checked_on": received, "finding": "属实",
+                                             "responsible_unit": unit}, today=received)
         cases.reply_case(s, c, "WA", "已整改", at=at(date(2026, 6, 8)))
         cases.reply_case(s, c, "WB", "已整改", at=at(date(2026, 6, 12)))
         accountability.record_accountability(

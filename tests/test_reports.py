@@ -342,6 +342,61 @@ def test_bulletin_renders_to_html_and_pdf(demo_engine: Engine) -> None:
     assert all(s.name in body for s in b.ranking)
 
 
+def test_half_monthly_bulletin_names_the_summons_held_as_the_assessment_counts_them(db) -> None:  # type: ignore[no-untyped-def]
+    from gis.campaigns import accountability, assessment
+    from gis.config import Settings
+    from server.app import create_app
+    from tests.factories import EAST, WEST, make_token
+    from tests.test_campaign_assessment import at, build_county
+
+    build_county(db)  # summons 张某 (西镇) on 05-20, accountability 刘某 (东镇) on 06-15
+    with Session(db) as session, session.begin():
+        for kind, held, person, unit, town in (
+            ("summons", date(2026, 6, 3), "陈某", "西镇人民政府", WEST),
+            ("summons", date(2026, 6, 10), "孙某", "县交通局", None),
+            ("summons", date(2026, 6, 16), "周某", "东镇人民政府", EAST),  # the next span
+        ):
+            accountability.record_accountability(
+                session,
+                accountability.AccountabilityInput(kind, held, person, unit, "整改不力",
+                                                   township_code=town, outcome="限期整改"),
+                recorded_by="office", today=held, now=at(held),
+            )
+    as_of = ReportDate(day=date(2026, 6, 15), as_of=date(2026, 6, 15))
+    with Session(db) as session:
+        b = county_bulletin(session, "half_monthly", report_date=as_of)
+        daily = county_bulletin(session, "daily", report_date=as_of)
+        a = assessment.assess(session, b.start, b.end)
+    assert (b.start, b.end) == (date(2026, 6, 1), date(2026, 6, 15))
+    by_town = {g["township_code"]: g for g in b.summons}
+    assert {k: (g["summons"], g["accountability"]) for k, g in by_town.items()} == {
+        WEST: (1, 0), EAST: (0, 1), "": (1, 0),
+    }
+    # the same numbers as the assessment's, township by township
+    assert {r.key: (r.counts["summons"], r.counts["accountability"]) for r in a.rows} == {
+        k: v for k, v in ((k, (g["summons"], g["accountability"])) for k, g in by_town.items())
+        if k
+    }
+    east = [(r["person"], r["unit"]) for r in by_town[EAST]["records"]]
+    assert east == [("刘某", "县生态环境局")]
+    assert b.held == {"summons": 2, "accountability": 1} and daily.summons == []
+
+    app = create_app(engine=db, settings=Settings(), clock=lambda: date(2026, 6, 20))
+    with TestClient(app) as client:
+        office = make_token(db, "office")
+        pdf = client.get("/reports/bulletin/half-monthly.pdf", params={"as_of": "2026-06-15"},
+                         headers=office)
+        html = client.get("/reports/bulletin/half-monthly.html", params={"as_of": "2026-06-15"},
+                          headers=office).text
+    body = pdf_text(pdf.content)
+    assert "约谈、问责情况" in body and "本期全县约谈 2 次、问责 1 次" in body
+    for name in ("陈某", "西镇人民政府", "刘某", "县生态环境局", "孙某", "县交通局", "未明确乡镇"):
+        assert name in body, name
+    assert "张某" not in body and "周某" not in body  # held outside the span
+    assert "约谈、问责情况" in html and "七、工作要求" in html
+    assert "约谈、问责情况" not in render_bulletin_html(daily)
+
+
 # --- HTTP -------------------------------------------------------------------------------------
 
 

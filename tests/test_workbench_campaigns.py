@@ -349,12 +349,51 @@ def test_townships_report_the_day_and_the_office_sees_who_has_not(county, db) ->
     assert "/disclosure" not in inspector.text and 'data-form="dispatch"' not in inspector.text
 
 
+def test_a_check_counts_on_its_on_site_day_whenever_it_was_entered(county, db) -> None:  # type: ignore[no-untyped-def]
+    campaign_id, c = county
+    _import(c["office"], campaign_id)
+    west = c["west"]
+    case_url = f"/campaigns/{campaign_id}/cases/{W1}"
+    version = re.search(r'name="version" value="(\d+)"', west.get(case_url).text)[1]  # type: ignore[index]
+    # a finding without the day of the on-site check is refused beside the day, nothing written
+    undated = west.post(
+        f"{case_url}/handle", data={"version": version, "finding": "true", "measures": "已整改"},
+        headers=HX,
+    )
+    assert 'data-field="checked_on"' in undated.text and "请填写现场核查日期" in undated.text
+    assert _count(db, "SELECT count(*) FROM campaign_cases WHERE finding IS NOT NULL") == 0
+    # checked on site yesterday, entered today: it counts yesterday, not today
+    done = west.post(
+        f"{case_url}/handle",
+        data={"version": version, "checked_on": "2026-05-13", "finding": "true"}, headers=HX,
+    )
+    assert done.headers["HX-Redirect"] == f"{case_url}?done=handled#handling"
+    url = f"/campaigns/{campaign_id}/dispatch"
+    west.post(url, data={"township_code": WEST, "day": "2026-05-13", "progress": "今日核查1件"},
+              headers=HX)
+    yesterday = c["office"].get(f"{url}?day=2026-05-13").text
+    row = yesterday.split(f'data-township="{WEST}" data-reported="true"')[1].split("</tr>")[0]
+    assert "今日核查1件" in row.split("</td>", 2)[2]  # the records' column, not the text
+    today = c["office"].get(f"{url}?day=2026-05-14").text
+    assert "今日核查0件" in today.split(f'data-township="{WEST}"')[1].split("</li>")[0]
+    api = f"/api/campaigns/{campaign_id}/bulletin"
+    monday = c["office"].get(f"{api}?day=2026-05-13", headers={"Accept": "application/json"})
+    by_town = {t["code"]: t for t in monday.json()["townships"]}
+    assert (by_town[WEST]["checked"], by_town[WEST]["checked_today"]) == (1, 1)
+    assert monday.json()["totals"]["checked"] == 1
+    earlier = c["office"].get(f"{api}?day=2026-05-12", headers={"Accept": "application/json"})
+    assert earlier.json()["totals"]["checked"] == 0
+    page = c["office"].get(f"/campaigns/{campaign_id}?state=checked")
+    assert W1 in page.text
+
+
 def test_the_public_list_without_personal_data_and_its_downloads(county, db) -> None:  # type: ignore[no-untyped-def]
     campaign_id, c = county
     _import(c["office"], campaign_id)
     with Session(db) as s, s.begin():
         campaign = cases.get_campaign(s, campaign_id)
-        cases.handle_case(s, campaign, E3, {"finding": "true", "measures": "已整改"}, today=TODAY)
+        cases.handle_case(s, campaign, E3, {"checked_on": TODAY, "finding": "true",
+                                             "measures": "已整改"}, today=TODAY)
         cases.reply_case(s, campaign, E3, "已整改")
     url = f"/campaigns/{campaign_id}/disclosure"
     for who in ("office", "viewer", "east"):

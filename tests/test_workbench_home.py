@@ -207,3 +207,47 @@ def test_each_to_do_heading_opens_its_full_list(county) -> None:  # type: ignore
             href = re.search(r'<h2><a href="([^"]+)"', heading).group(1)
             assert href.startswith(target), (testid, href)
             assert client.get(href.replace("&amp;", "&")).status_code == 200
+
+
+def test_office_home_has_a_card_per_campaign_stationed_today(db) -> None:  # type: ignore[no-untyped-def]
+    from gis.campaigns import cases, dispatch
+
+    with Session(db) as s, s.begin():
+        load_two_townships(s)
+        running = cases.create_campaign(s, cases.CampaignInput(
+            "第三轮省级督察", "provincial", date(2026, 3, 10), date(2026, 4, 10), 3))
+        cases.create_campaign(s, cases.CampaignInput(
+            "上一轮督察", "municipal", date(2026, 1, 5), date(2026, 2, 5), 3))
+        for code, batch, town, received in (
+            ("C-W1", 1, WEST, date(2026, 3, 12)), ("C-W2", 1, WEST, date(2026, 3, 12)),
+            ("C-E1", 1, EAST, date(2026, 3, 12)), ("C-E2", 2, EAST, TODAY),
+        ):
+            cases.add_case(s, running, cases.CaseInput(code, batch, f"{code} 扬尘", town, received))
+        cases.handle_case(s, running, "C-W1", {"checked_on": date(2026, 3, 13), "finding": "属实"},
+                          today=date(2026, 3, 13))
+        cases.reply_case(s, running, "C-W1", "已整改", at=datetime(2026, 3, 14, 2, tzinfo=UTC))
+        cases.handle_case(s, running, "C-W2", {"checked_on": TODAY}, today=TODAY)
+        dispatch.report_progress(s, running, township_code=WEST, day=TODAY, progress="核查1件",
+                                 reported_by="西镇联络员", today=TODAY)
+        campaign_id = running.id
+    app = create_app(engine=db, settings=Settings(), clock=lambda: TODAY)
+    office = TestClient(app, headers={**make_token(db, "office"), **HTML})
+    html = office.get("/").text
+    assert html.count('data-testid="campaign-today"') == 1 and "上一轮督察" not in html
+    card = _panel(html, "campaign-today")
+    numbers = dict(re.findall(r'data-n="(\w+)"><a [^>]*><span class="n">(\d+)<', card))
+    assert numbers == {"cases": "4", "checked": "2", "replied": "1", "reply_overdue": "2"}
+    assert f'href="/campaigns/{campaign_id}/dispatch"' in card
+    assert 'data-testid="not-reported" data-n="1"' in card and "东镇" in card
+    # the same figures as the campaign's dispatch page and daily bulletin of the day
+    with Session(db) as s:
+        b = dispatch.daily_bulletin(s, cases.get_campaign(s, campaign_id), TODAY)
+    assert (b.totals["cases"], b.totals["checked"], b.totals["replied"],
+            b.totals["reply_overdue"]) == (4, 2, 1, 2)
+    page = office.get(f"/campaigns/{campaign_id}/dispatch").text
+    assert f'data-township="{EAST}" data-reported="false"' in page
+    assert f'data-township="{WEST}" data-reported="true"' in page
+    # townships and viewers have no campaign cards on their home
+    for role, towns in (("township", [WEST]), ("viewer", None)):
+        other = TestClient(app, headers={**make_token(db, role, towns), **HTML}).get("/").text
+        assert 'data-testid="campaign-today"' not in other

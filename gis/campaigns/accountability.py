@@ -11,12 +11,16 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.access.scope import Scope, scope_sql
+from gis.access.scope import Scope
 from gis.campaigns.cases import CampaignError
 from gis.db.models import ACCOUNTABILITY_KINDS, AccountabilityRecord, Notice, Problem
+from gis.ledger.summons import KIND_LABELS, held_counts, held_records, record_dict
 from gis.ledger.writes import record_event
 
-KIND_LABELS = {"summons": "约谈", "accountability": "问责"}
+__all__ = [
+    "KIND_LABELS", "AccountabilityInput", "list_accountability", "record_accountability",
+    "record_dict",
+]
 
 
 @dataclass
@@ -94,23 +98,6 @@ def record_accountability(
     return record
 
 
-def record_dict(r: Any) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "kind": r.kind,
-        "kind_zh": KIND_LABELS[r.kind],
-        "held_on": r.held_on.isoformat(),
-        "person": r.person,
-        "unit": r.unit,
-        "township_code": r.township_code,
-        "township": getattr(r, "township", None),
-        "reason": r.reason,
-        "outcome": r.outcome,
-        "problem_codes": list(r.problem_codes),
-        "notice_numbers": list(r.notice_numbers),
-    }
-
-
 def list_accountability(
     session: Session,
     *,
@@ -121,38 +108,11 @@ def list_accountability(
     end: date | None = None,
 ) -> dict[str, Any]:
     """The records (newest first) and their counts per township and per unit."""
-    params: dict[str, Any] = {}
-    where = [scope_sql("a.township_code", scope, params)]
-    if township:
-        where.append("a.township_code = :township")
-        params["township"] = township
-    if unit:
-        where.append("a.unit = :unit")
-        params["unit"] = unit
-    if start:
-        where.append("a.held_on >= :start")
-        params["start"] = start
-    if end:
-        where.append("a.held_on <= :end")
-        params["end"] = end
-    rows = session.execute(
-        text(
-            "SELECT a.*, t.name AS township FROM accountability_records a"
-            " LEFT JOIN townships t ON t.code = a.township_code"
-            f" WHERE {' AND '.join(where)} ORDER BY a.held_on DESC, a.id DESC"
-        ),
-        params,
-    ).all()
-    items = [record_dict(r) for r in rows]
-
-    def grouped(key: str) -> list[dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for i in items:
-            k = i[key] or ""
-            g = out.setdefault(k, {key: k, "summons": 0, "accountability": 0})
-            if key == "township_code":
-                g["township"] = i["township"] or ""
-            g[i["kind"]] += 1
-        return sorted(out.values(), key=lambda g: (-(g["summons"] + g["accountability"]), g[key]))
-
-    return {"items": items, "by_township": grouped("township_code"), "by_unit": grouped("unit")}
+    items = held_records(
+        session, scope=scope, township=township, unit=unit, start=start, end=end
+    )
+    return {
+        "items": items,
+        "by_township": held_counts(items, "township_code"),
+        "by_unit": held_counts(items, "unit"),
+    }

@@ -390,6 +390,14 @@ def handle_case(
     checked = changes.get("checked_on")
     if checked is not None and checked > today:
         raise CampaignError("核查日期不能晚于今天 checked_on is in the future", "checked_on")
+    if changes.get("finding", case.finding) is not None and (
+        changes.get("checked_on", case.checked_on) is None
+    ):
+        raise CampaignError(
+            "请填写现场核查日期：核查结论须注明核查日期 record the day of the on-site check "
+            "(checked_on) with the finding",
+            "checked_on",
+        )
     changed = {n: v for n, v in changes.items() if getattr(case, n) != v}
     for name, value in changed.items():
         setattr(case, name, value)
@@ -416,6 +424,11 @@ def reply_case(
         raise CampaignError(
             "请先填写核查结论 record the finding (属实/部分属实/不属实) before replying", "finding"
         )
+    if case.checked_on is None:
+        raise CampaignError(
+            "请先填写现场核查日期 record the day of the on-site check before replying",
+            "checked_on",
+        )
     case.reply_text = reply_text.strip()
     complaint.feedback_at = at or datetime.now(UTC)
     trace(session, case, actor=actor, action="replied", at=complaint.feedback_at,
@@ -435,6 +448,21 @@ def close_case(
     trace(session, case, actor=actor, action="closed", changes={"closed_on": on})
     session.flush()
     return case
+
+
+def checked_by(item: dict[str, Any], day: date) -> bool:
+    """Whether a case was checked (现场核查) by the end of ``day``: its on-site check day
+    ``checked_on`` is on or before ``day``, whenever the check was entered.
+
+    This is the one definition of "checked" (核查) that the case states, the daily dispatch,
+    the daily bulletin and the office's home page count with."""
+    return item["checked_on"] is not None and item["checked_on"] <= day
+
+
+def checked_that_day(item: dict[str, Any], day: date) -> bool:
+    """Whether a case's on-site check was on ``day`` (今日核查), whenever it was entered: a
+    check done on Monday and entered on Tuesday counts on Monday."""
+    return item["checked_on"] is not None and item["checked_on"] == day
 
 
 def case_rows_sql(where: str = "TRUE") -> str:
@@ -485,7 +513,7 @@ def list_cases(
         item["finding_zh"] = FINDING_LABELS.get(r["finding"] or "", "")
         item["state"] = (
             "closed" if r["closed_on"] else "replied" if replied_on else
-            "checked" if r["checked_on"] else "received"
+            "checked" if checked_by(r, today) else "received"
         )
         out.append(item)
     return out

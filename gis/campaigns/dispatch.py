@@ -22,6 +22,8 @@ from gis.campaigns.cases import (
     CampaignError,
     campaign_dict,
     check_year,
+    checked_by,
+    checked_that_day,
     list_cases,
 )
 from gis.campaigns.privacy import summary
@@ -122,7 +124,7 @@ class DailyBulletin:
 
 def _as_of(item: dict[str, Any], day: date) -> dict[str, Any]:
     """A case's state at the end of ``day`` (steps dated later are not yet taken)."""
-    checked = item["checked_on"] is not None and item["checked_on"] <= day
+    checked = checked_by(item, day)
     replied = item["replied_on"] is not None and item["replied_on"] <= day
     closed = item["closed_on"] is not None and item["closed_on"] <= day
     return {
@@ -167,7 +169,7 @@ def daily_bulletin(
         t.closed += i["closed"]
         t.reply_overdue += i["reply_overdue"]
         t.new_today += i["received_on"] == day
-        t.checked_today += i["checked_on"] == day
+        t.checked_today += checked_that_day(i, day)
         t.replied_today += i["replied_on"] == day
         t.closed_today += i["closed_on"] == day
     for code, r in reports.items():

@@ -21,6 +21,7 @@ from gis.campaigns.cases import (
     get_campaign,
     list_cases,
 )
+from gis.campaigns.dispatch import daily_bulletin
 from gis.campaigns.transfers import TransferImportReport, import_transfer_list
 from gis.db.models import Campaign, CampaignBatch, CampaignCaseEvent
 from gis.io.staging import PreviewChanged, fingerprint
@@ -52,6 +53,35 @@ def campaign_overview(session: Session, *, scope: Scope, today: date) -> list[di
                 "campaign": c,
                 "batches": len(batch_rows(session, c, items, scope=scope)),
                 **case_counts(items),
+            }
+        )
+    return out
+
+
+def running_campaigns(session: Session, *, scope: Scope, today: date) -> list[dict[str, Any]]:
+    """The campaigns stationed today (``stationed_from`` ≤ today ≤ ``stationed_to``), each with
+    the day's figures of its dispatch page and daily bulletin (:func:`daily_bulletin`, within
+    ``scope``): cases received, checked, replied, overdue for reply, and the townships with
+    cases that have not reported today."""
+    out = []
+    campaigns = session.scalars(
+        select(Campaign)
+        .where(Campaign.stationed_from <= today, Campaign.stationed_to >= today)
+        .order_by(Campaign.stationed_from, Campaign.id)
+    ).all()
+    for c in campaigns:
+        b = daily_bulletin(session, c, today, scope=scope)
+        out.append(
+            {
+                "id": c.id,
+                "name": c.name,
+                "stationed_to": c.stationed_to,
+                "cases": b.totals["cases"],
+                "new_today": b.totals["new_today"],
+                "checked": b.totals["checked"],
+                "replied": b.totals["replied"],
+                "reply_overdue": b.totals["reply_overdue"],
+                "not_reported": [{"code": t.code, "name": t.name} for t in b.not_reported],
             }
         )
     return out

@@ -851,6 +851,57 @@ class AccountabilityRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+# Stored assessment periods (考核期结果): migration 0011; the rules live in
+# gis.campaigns.assessment.
+ASSESSMENT_SCORED = ("township", "unit")
+
+
+class AssessmentPeriod(Base):
+    """A closed assessment period (e.g. 2026年第三季度): its results are stored, not recomputed,
+    with the rules they were computed with and when."""
+
+    __tablename__ = "assessment_periods"
+    __table_args__ = (
+        CheckConstraint("period_end >= period_start", name="assessment_period_order"),
+        Index("assessment_periods_span", "period_start", "period_end", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    rules: Mapped[dict] = mapped_column(JSONB)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str] = mapped_column(Text)
+    results: Mapped[list[AssessmentResult]] = relationship(
+        back_populates="period", cascade="all, delete-orphan", order_by="AssessmentResult.id"
+    )
+
+
+class AssessmentResult(Base):
+    """One township's or one responsible unit's stored result of a closed period: score, the
+    count and points of each item, the county rank."""
+
+    __tablename__ = "assessment_results"
+    __table_args__ = (
+        _listed("scored", ASSESSMENT_SCORED, "assessment_result_scored_valid"),
+        Index("assessment_results_key", "period_id", "scored", "key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("assessment_periods.id", ondelete="CASCADE")
+    )
+    scored: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    counts: Mapped[dict] = mapped_column(JSONB)
+    points: Mapped[dict] = mapped_column(JSONB)
+    period: Mapped[AssessmentPeriod] = relationship(back_populates="results")
+
+
 # Complaint case file (一案一档): migration 0010; the rules live in gis.ledger.complaints.
 COMPLAINT_STEP_KINDS = ("handling", "reply", "conclusion", "follow_up")
 FOLLOW_UP_OUTCOMES = ("satisfied", "basically_satisfied", "unsatisfied", "unreachable")

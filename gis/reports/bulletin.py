@@ -4,14 +4,16 @@ A bulletin covers a period ending on its date: the day itself (daily), or the 1s
 16th–end of the month up to its date (half-monthly). It counts new, closed, newly overdue and
 rebounded problems in the period, against the period before; ranks every township with
 :func:`gis.ledger.scorecard.township_scorecard` (the wall's numbers); and names the point, unit and
-person of every red-warning problem (点名通报).
+person of every red-warning problem (点名通报). The half-monthly bulletin also lists the summons
+(约谈) and accountability (问责) held in its span, per township, naming unit and person, counted by
+:mod:`gis.ledger.summons` as the assessment counts them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from gis.ledger.counts import closed_in_period_sql
 from gis.ledger.deadlines import days_overdue_sql, overdue_sql
 from gis.ledger.query import end_of_day, list_problems, problem_properties_sql
 from gis.ledger.scorecard import TownshipScore, township_scorecard
+from gis.ledger.summons import held_counts, held_records
 from gis.reports.county import start_of_day
 from gis.reports.periods import (
     ReportDate,
@@ -72,6 +75,15 @@ class Bulletin:
     red_list: list[ProblemRow]
     newly_overdue: list[ProblemRow]
     rebounded: list[ProblemRow]
+    # half-monthly: summons and accountability held in the span, per township (约谈、问责)
+    summons: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def held(self) -> dict[str, int]:
+        """How many summons and accountability the span's records count."""
+        return {
+            k: sum(g[k] for g in self.summons) for k in ("summons", "accountability")
+        }
 
     @property
     def label(self) -> str:
@@ -148,7 +160,21 @@ def county_bulletin(session: Session, kind: str, *, report_date: ReportDate) -> 
         red_list=[ProblemRow.from_item(i) for i in red.items],
         newly_overdue=newly_overdue(session, start, end, report_date),
         rebounded=rebounded_in(session, start, end, report_date),
+        summons=summons_held(session, start, end) if kind == "half_monthly" else [],
     )
+
+
+def summons_held(session: Session, start: date, end: date) -> list[dict[str, Any]]:
+    """Summons and accountability held in ``start``..``end``, per township (most first): the
+    counts of :func:`gis.ledger.summons.held_counts` and each record naming unit and person."""
+    items = held_records(session, scope=None, start=start, end=end)
+    groups = held_counts(items, "township_code")
+    for g in groups:
+        g["records"] = sorted(
+            (i for i in items if (i["township_code"] or "") == g["township_code"]),
+            key=lambda i: (i["held_on"], i["id"]),
+        )
+    return groups
 
 
 def _params(start: date, end: date, report_date: ReportDate) -> tuple[str, str, dict]:

@@ -219,12 +219,13 @@ def campaign_assess(
         else:
             _fail("请给出 --year 和 --quarter，或 --start 和 --end give a quarter or a period")
         with Session(engine) as session:
-            a = assessment.assess(session, first, last, by=by)
+            a = assessment.period_assessment(session, first, last, by=by)
     except (LookbackError, ValueError) as exc:
         _fail(str(exc))
     finally:
         engine.dispose()
-    table = Table("rank", by, *assessment.COUNTED, "score", title=f"{first} – {last}")
+    title = f"{first} – {last}" + (" (stored 已结算)" if a.stored else "")
+    table = Table("rank", by, *assessment.COUNTED, "score", title=title)
     for r in a.rows:
         table.add_row(str(r.rank), r.name, *(str(r.counts[i]) for i in assessment.COUNTED),
                       f"{r.score:g}")
@@ -236,6 +237,31 @@ def campaign_assess(
             out.write_bytes(render_assessment_pdf(a))
         else:
             _fail("输出文件须为 .xlsx 或 .pdf the output is .xlsx or .pdf")
+
+
+@campaign_app.command("close-period")
+def campaign_close_period(
+    year: Annotated[int, typer.Option(help="the quarter's year")],
+    quarter: Annotated[int, typer.Option(help="1–4")],
+    actor: Annotated[str, typer.Option(help="who closes it")] = "cli",
+) -> None:
+    """Close a quarter (考核期结算): store its results per township and unit with the rules."""
+    from gis.campaigns import assessment
+    from gis.ledger.deadlines import local_today
+
+    engine = _engine()
+    try:
+        first, last = assessment.quarter(year, quarter)
+        with Session(engine) as session, session.begin():
+            period = assessment.close_period(
+                session, first, last, actor=actor, today=local_today()
+            )
+            info, stored = assessment.period_dict(period), len(period.results)
+    except (LookbackError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    console.print(f"{info['name']}: closed, {stored} results stored", highlight=False)
 
 
 @campaign_app.command("report")

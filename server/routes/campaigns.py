@@ -350,14 +350,13 @@ def assessment_get(
     quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
     by: Literal["township", "unit"] = "township",
     fmt: Annotated[Literal["json", "xlsx", "html", "pdf"], Query(alias="format")] = "json",
+    recompute: Annotated[
+        bool, Query(description="a closed period: also recompute it from the history and list "
+                                "every difference from the stored results")
+    ] = False,
 ) -> dict | Response:
-    if year is not None and quarter is not None:
-        start, end = assessment.quarter(year, quarter)
-    if start is None or end is None:
-        raise HTTPException(
-            422, "请给出 start 和 end，或 year 和 quarter / give start and end, or year and quarter"
-        )
-    a = assessment.assess(session, start, end, by=by, scope=principal.townships)
+    start, end = _span(start, end, year, quarter)
+    a = assessment.period_assessment(session, start, end, by=by, scope=principal.townships)
     name = f"考核-{start.isoformat()}-{end.isoformat()}-{by}"
     if fmt == "xlsx":
         return _download(assessment.assessment_xlsx(a), XLSX, f"{name}.xlsx")
@@ -365,7 +364,54 @@ def assessment_get(
         return HTMLResponse(render_assessment_html(a))
     if fmt == "pdf":
         return _download(render_assessment_pdf(a), "application/pdf", f"{name}.pdf")
-    return a.as_dict()
+    out = a.as_dict()
+    if recompute:
+        diff = assessment.recompute_difference(
+            session, start, end, by=by, scope=principal.townships
+        )
+        out["difference"] = diff.as_dict() if diff is not None else None
+    return out
+
+
+def _span(
+    start: date | None, end: date | None, year: int | None, quarter: int | None
+) -> tuple[date, date]:
+    if year is not None and quarter is not None:
+        return assessment.quarter(year, quarter)
+    if start is None or end is None:
+        raise HTTPException(
+            422, "请给出 start 和 end，或 year 和 quarter / give start and end, or year and quarter"
+        )
+    return start, end
+
+
+class PeriodClose(BaseModel):
+    year: int | None = Field(None, ge=2000, le=2100)
+    quarter: int | None = Field(None, ge=1, le=4)
+    start: date | None = None
+    end: date | None = None
+
+
+@assessment_router.get("/assessment/periods", summary="The closed assessment periods")
+def periods_list(_: Reader, session: SessionDep) -> dict:
+    return {"items": assessment.list_periods(session)}
+
+
+@assessment_router.post(
+    "/assessment/periods",
+    status_code=201,
+    summary="Close a period (考核期结算): its results are stored and shown as stored",
+)
+def periods_close(
+    principal: Manager, body: PeriodClose, session: SessionDep, today: TodayDep
+) -> dict:
+    start, end = _span(body.start, body.end, body.year, body.quarter)
+    with committing(session):
+        period = assessment.close_period(
+            session, start, end, actor=principal.name, today=today
+        )
+        out = assessment.period_dict(period)
+    return out
 
 
 @assessment_router.post(

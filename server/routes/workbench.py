@@ -22,6 +22,7 @@ from gis import vocab
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import REAUTH_ACTIONS, allowed, may_run
+from gis.campaigns.overview import running_campaigns
 from gis.ledger import writes as ledger
 from gis.ledger.lifecycle import ACTIONS, TransitionError, allowed_actions
 from gis.ledger.lookbacks import list_rounds
@@ -126,6 +127,10 @@ def home(request: Request, principal: Reader, session: SessionDep, today: TodayD
         n_townships=len(township_names(session)),
         todo=None,
         inspections=None,
+        campaigns=(
+            running_campaigns(session, scope=scope, today=today)
+            if principal.role in ("office", "admin") else []
+        ),
     )
     if principal.role in ("office", "admin", "township"):
         context["todo"] = {

@@ -851,6 +851,8 @@ def campaign_disclosure_page(
 ASSESS_STEPS = {
     "rules": ("已保存考核规则 · 得分已按新规则计算", "Rules saved · scores use the new points"),
     "recorded": ("已登记 · 将计入考核期的得分", "Recorded · it counts in the period's scores"),
+    "closed": ("已结算 · 本考核期的结果已保存，页面和下载均显示保存的结果",
+               "Period closed · its results are stored and shown as stored"),
 }
 RECORD_KEYS = (
     "kind", "held_on", "person", "unit", "township_code", "reason", "outcome", "problem_codes",
@@ -894,7 +896,12 @@ def _assessment_context(
     if by not in ("township", "unit"):
         errors["by"], by = _err("须为乡镇或责任单位", "township or unit"), "township"
     start, end = assessment.quarter(year, q)
-    a = assessment.assess(session, start, end, by=by, scope=principal.townships)
+    a = assessment.period_assessment(session, start, end, by=by, scope=principal.townships)
+    difference = None
+    if params.get("recompute") == "1":
+        difference = assessment.recompute_difference(
+            session, start, end, by=by, scope=principal.townships
+        )
     records = accountability.list_accountability(
         session, scope=principal.townships, start=start, end=end
     )
@@ -910,6 +917,11 @@ def _assessment_context(
         start=start,
         end=end,
         a=a,
+        difference=difference,
+        period_name=assessment.period_name(start, end),
+        period_ended=end < today,
+        may_close=allowed("campaign:manage", principal.role) and a.stored is None,
+        close_errors={},
         items=assessment.COUNTED,
         item_labels=assessment.ITEM_LABELS,
         rules=rules,
@@ -932,7 +944,36 @@ def _assessment_context(
 
 
 def _assessment_params(request: Request) -> dict[str, str]:
-    return {k: request.query_params.get(k, "") for k in ("year", "quarter", "by")}
+    return {k: request.query_params.get(k, "") for k in ("year", "quarter", "by", "recompute")}
+
+
+@router.post("/assessment/close", response_class=HTMLResponse)
+async def assessment_close(
+    request: Request, principal: Manager, session: SessionDep, today: TodayDep
+) -> Response:
+    """Close the quarter (考核期结算): its results are stored and shown as stored from then on."""
+    form = await request.form(max_files=0, max_fields=10)
+    values = _values(form, ("year", "quarter", "by", "confirm"))
+    period = {k: values[k] for k in ("year", "quarter", "by")}
+    errors: dict[str, dict[str, str]] = {}
+    year, q = _period(period, today, errors)
+    if not values["year"] or not values["quarter"]:
+        errors["period"] = _err("请选择考核期", "choose the period")
+    if values["confirm"] != "yes":
+        errors["confirm"] = _err("请勾选确认结算", "tick the box to confirm the closing")
+    if not errors:
+        start, end = assessment.quarter(year, q)
+        try:
+            with committing(session):
+                assessment.close_period(session, start, end, actor=principal.name, today=today)
+        except (CampaignError, CampaignConflict) as exc:
+            errors["period"] = _split(str(exc))
+        else:
+            query = urlencode({k: v for k, v in period.items() if v})
+            return _done(request, f"/assessment?{query}&done=closed#period")
+    context = _assessment_context(request, principal, session, today, period)
+    context.update(close_errors=errors)
+    return _refused(request, "assessment.html", context)
 
 
 @router.get("/assessment", response_class=HTMLResponse, summary="Assessment (考核)")
