@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.access.scope import Scope
 from gis.campaigns.cases import CampaignError
 from gis.db.models import ACCOUNTABILITY_KINDS, AccountabilityRecord, Notice, Problem
+from gis.geo.townships import township_exists
 from gis.ledger.summons import KIND_LABELS, held_counts, held_records, record_dict
 from gis.ledger.writes import record_event
 
@@ -53,9 +54,7 @@ def record_accountability(
             raise CampaignError(f"{labels[name]}不能为空 {name} must not be empty", name)
     if data.held_on > today:
         raise CampaignError("日期不能晚于今天 held_on is in the future", "held_on")
-    if data.township_code is not None and not session.execute(
-        text("SELECT 1 FROM townships WHERE code = :c"), {"c": data.township_code}
-    ).first():
+    if data.township_code is not None and not township_exists(session, data.township_code):
         raise CampaignError(f"乡镇 {data.township_code} 不存在 no such township", "township_code")
     problems = []
     for code in dict.fromkeys(data.problem_codes):

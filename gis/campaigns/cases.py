@@ -29,6 +29,7 @@ from gis.db.models import (
     Complaint,
 )
 from gis.errors import LookbackError
+from gis.geo.townships import township_exists
 from gis.ledger.workdays import OfficialCalendar, add_workdays, load_calendar
 
 
@@ -298,9 +299,7 @@ def add_case(
     if not data.text.strip():
         raise CampaignError("反映内容不能为空 the case needs its content (反映内容)", "text")
     check_year(data.received_on, "received_on")
-    if data.township_code is not None and not session.execute(
-        text("SELECT 1 FROM townships WHERE code = :c"), {"c": data.township_code}
-    ).first():
+    if data.township_code is not None and not township_exists(session, data.township_code):
         raise CampaignError(f"乡镇 {data.township_code} 不存在 no such township", "township_code")
     if session.scalar(select(Complaint.id).where(Complaint.code == code)):
         raise CampaignConflict(f"受理编号 {code} 已登记 a complaint with code {code!r} exists")

@@ -28,6 +28,7 @@ from gis.campaigns.cases import (
 )
 from gis.campaigns.privacy import summary
 from gis.db.models import Campaign, CampaignBatch, DispatchReport
+from gis.geo.townships import township_exists
 
 
 def report_progress(
@@ -46,9 +47,7 @@ def report_progress(
         raise CampaignError("调度内容不能为空 the report needs its text", "progress")
     if day > today:
         raise CampaignError("不能报送未来日期 the day is in the future", "day")
-    if not session.execute(
-        text("SELECT 1 FROM townships WHERE code = :c"), {"c": township_code}
-    ).first():
+    if not township_exists(session, township_code):
         raise CampaignError(f"乡镇 {township_code} 不存在 no such township", "township_code")
     report = session.scalars(
         select(DispatchReport).where(

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from gis.db.models import NOTICE_CHANNEL_KINDS, NOTICE_RECIPIENT_ROLES, NoticeChannel, NoticeContact
+from gis.geo.townships import township_exists
 from gis.ledger.writes import Conflict, LedgerError, NotFound
 from gis.notices.config import get_notice_settings
 from gis.notices.outbound import literal_refusal, parse_allow_list
@@ -43,8 +44,7 @@ CONFIG_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 def _township_exists(session: Session, code: str | None) -> None:
     if code is None:
         return
-    found = session.execute(text("SELECT 1 FROM townships WHERE code = :c"), {"c": code}).first()
-    if not found:
+    if not township_exists(session, code):
         raise LedgerError(f"no township with code {code}", field="township_code")
 
 

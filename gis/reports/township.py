@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis import vocab
+from gis.geo.townships import township_exists
 from gis.ledger.query import ProblemQuery, list_problems
 from gis.ledger.scorecard import TownshipScore
 from gis.reports.county import CountyData, MapPoint, TownshipInfo, load_county
@@ -179,8 +179,7 @@ def township_report(
 ) -> TownshipReport:
     """Assemble township ``code``'s report; ``county`` (from :func:`load_county`) is reused."""
     if county is None:
-        known = session.execute(text("SELECT 1 FROM townships WHERE code = :c"), {"c": code})
-        if known.scalar() is None:
+        if not township_exists(session, code):
             raise UnknownTownship(code)
         county = load_county(session, report_date)
     info = county.township(code)
