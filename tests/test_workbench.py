@@ -323,3 +323,88 @@ def test_database_down_gives_browsers_a_page_and_the_api_json() -> None:
     api = client.get("/api/problems", headers=HTML)
     assert api.status_code == 503 and api.json()["detail"]
     engine.dispose()
+
+
+def add_site(db, kind: str, name: str, wkt: str, zone_level: str | None = None) -> int:  # type: ignore[no-untyped-def]
+    with db.begin() as conn:
+        return conn.execute(
+            text(
+                "INSERT INTO sites (kind, name, zone_level, geom)"
+                " VALUES (:k, :n, :z, ST_GeomFromText(:w, 4490)) RETURNING id"
+            ),
+            {"k": kind, "n": name, "z": zone_level, "w": wkt},
+        ).scalar_one()
+
+
+HOSTILE_SITE = '<img src=x onerror=alert(1)>城东"污水厂'
+
+
+@pytest.fixture
+def sited(towns, db):  # type: ignore[no-untyped-def]
+    """Sites around W-1 (113.05, 34.05): a plant east, an outfall north, a zone it lies in, a
+    level-1 zone beyond it, a landfill 2.7 km away."""
+    add_site(db, "sewage_plant", HOSTILE_SITE, "POINT(113.055 34.05)")
+    add_site(db, "river_outfall", "北排口", "POINT(113.05 34.0545)")
+    add_site(
+        db, "protection_zone", "二级区",
+        "POLYGON((113.045 34.045,113.052 34.045,113.052 34.052,113.045 34.052,113.045 34.045))",
+        "2",
+    )
+    add_site(
+        db, "protection_zone", "一级区",
+        "POLYGON((113.040 34.040,113.044 34.040,113.044 34.044,113.040 34.044,113.040 34.040))",
+        "1",
+    )
+    add_site(db, "landfill", "远处填埋场", "POINT(113.08 34.05)")
+    return towns
+
+
+def test_problem_page_maps_the_sites_and_zones_around_it(sited, db) -> None:  # type: ignore[no-untyped-def]
+    from html import unescape
+
+    from gis import palette
+    from gis.field.nearby import problem_surroundings
+    from gis.geo.coords import distance_m
+
+    app, tokens = sited
+    with Session(db) as s:
+        found = problem_surroundings(s, "W-1", today=date(2026, 3, 5))
+    assert found is not None
+    problem, *sites = found["features"]
+    assert problem["properties"]["role"] == "problem"
+    assert problem["geometry"]["coordinates"] == [113.05, 34.05]
+    names = [f["properties"]["name"] for f in sites]
+    assert names == ["二级区", HOSTILE_SITE, "北排口", "一级区"]  # nearest first, none 2.7 km off
+    by_name = {f["properties"]["name"]: f["properties"] for f in sites}
+    assert by_name["二级区"]["inside"] and by_name["二级区"]["distance_m"] == 0
+    assert by_name["二级区"]["kind_zh"] == "二级保护区"
+    # metres on the spheroid: the same as the geodesic of gis.geo for two points
+    for name, (lon, lat) in ((HOSTILE_SITE, (113.055, 34.05)), ("北排口", (113.05, 34.0545))):
+        assert abs(by_name[name]["distance_m"] - distance_m(113.05, 34.05, lon, lat)) <= 0.5
+        assert not by_name[name]["inside"]
+    assert 400 < by_name[HOSTILE_SITE]["distance_m"] < 520
+    # a corner of the level-1 zone lies about 1 km to the south-west: within, not inside
+    assert 0 < by_name["一级区"]["distance_m"] <= 1000 and not by_name["一级区"]["inside"]
+    assert by_name["北排口"]["stroke"] == palette.SITE_COLOURS["river_outfall"]
+    assert by_name["一级区"]["fill"] == palette.ZONE_COLOURS["1"][1]
+    assert problem["properties"]["fill"] == palette.problem_marker("none")[0]
+
+    client = TestClient(app, headers={**tokens["office"], **HTML})
+    resp = client.get("/ledger/W-1")
+    assert_clean_page(resp)
+    html = resp.text
+    assert "<img src=x" not in html  # the hostile name is text, in the table and in the data
+    rows = re.findall(r'<tr data-testid="site" data-kind="(\w+)" data-distance="(\d+)"', html)
+    assert [k for k, _ in rows] == ["protection_zone", "sewage_plant", "river_outfall",
+                                    "protection_zone"]
+    assert [int(d) for _, d in rows] == [f["properties"]["distance_m"] for f in sites]
+    assert "问题位于区内" in html and "&lt;img src=x onerror=alert(1)&gt;城东&#34;污水厂" in html
+    data = re.search(r"data-features='([^']*)'", html).group(1)
+    import json
+
+    shown = json.loads(unescape(data))
+    assert shown["features"][2]["properties"]["name"] == HOSTILE_SITE
+    assert 'src="/static/workbench/minimap.js"' in html and "leaflet.js" in html
+    # a problem with nothing around says so; one without geometry has no map
+    east = client.get("/ledger/E-1").text
+    assert 'data-testid="nearby-none"' in east and 'data-testid="problem-map"' in east

@@ -264,3 +264,53 @@ def test_a_refused_form_says_so(browser, county) -> None:  # type: ignore[no-unt
     assert "HTTP 401" in banner.inner_text() and "刷新页面" in banner.inner_text()
     watch.clean(expected_failures=2)  # the browser's and htmx's report of the 401
     context.close()
+
+
+def _site(db, kind: str, name: str, wkt: str, zone_level: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sites (kind, name, zone_level, geom)"
+                " VALUES (:k, :n, :z, ST_GeomFromText(:w, 4490))"
+            ),
+            {"k": kind, "n": name, "z": zone_level, "w": wkt},
+        )
+
+
+def test_problem_page_map_shows_the_sites_around_it(browser, county, db) -> None:  # type: ignore[no-untyped-def]
+    _site(db, "sewage_plant", "城东污水处理厂" + HOSTILE, "POINT(113.055 34.05)")
+    _site(db, "river_outfall", "北关入河排污口", "POINT(113.05 34.0545)")
+    _site(
+        db, "protection_zone", "县水厂二级保护区",
+        "POLYGON((113.045 34.045,113.052 34.045,113.052 34.052,113.045 34.052,113.045 34.045))",
+        "2",
+    )
+    context, page, watch = sign_in(browser, county, "李主任")
+    page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
+    area = page.locator('[data-testid="problem-map"]')
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=problem-map] .leaflet-interactive').length >= 4"
+    )
+    assert area.locator(".leaflet-tooltip").first.inner_text() == "问题 W-1"  # always shown
+    box = area.bounding_box()
+    assert box and box["height"] > 200 and box["width"] > 300
+    page.locator("#surroundings").scroll_into_view_if_needed()
+    screenshot(page, "workbench-problem-map.png")
+    # every site's tooltip names its kind, its name and the metres
+    labels = page.evaluate(
+        """() => { const out = [];
+          document.querySelectorAll('[data-testid=problem-map] path.leaflet-interactive')
+            .forEach(p => { p.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); });
+          document.querySelectorAll('[data-testid=problem-map] .leaflet-tooltip')
+            .forEach(t => out.push(t.textContent));
+          return out; }"""
+    )
+    assert "问题 W-1" in labels
+    assert "二级保护区 · 县水厂二级保护区 · 问题位于区内" in labels
+    plant = next(x for x in labels if x.startswith("污水处理厂 · 城东污水处理厂"))
+    assert HOSTILE in plant and re.search(r" · \d{3} 米$", plant)  # the name as text
+    assert any(re.fullmatch(r"入河排污口 · 北关入河排污口 · \d{3} 米", x) for x in labels)
+    rows = page.locator('[data-testid="site"]').all_inner_texts()
+    assert len(rows) == 3 and "问题位于区内" in rows[0]
+    watch.clean()
+    context.close()

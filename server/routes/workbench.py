@@ -22,6 +22,7 @@ from gis import vocab
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import REAUTH_ACTIONS, allowed, may_run
+from gis.field.nearby import problem_surroundings
 from gis.ledger import writes as ledger
 from gis.ledger.lifecycle import ACTIONS, TransitionError, allowed_actions
 from gis.ledger.lookbacks import list_rounds
@@ -39,7 +40,7 @@ from gis.ledger.worklist import (
 )
 from layers.workbench import LANGS, to_local
 from server.deps import EngineDep, Session, SessionDep, TodayDep, committing
-from server.pages import LANG_COOKIE, page, shell
+from server.pages import LANG_COOKIE, minimap_assets, page, shell
 from server.routes.auth import _safe_next
 from server.routes.problems import problem_filters
 from server.security import Reader, Requires, forbid_out_of_scope, principal_dep
@@ -467,6 +468,8 @@ def _problem_context(
         form_values={},
         form_action="",
         version=str(record["updated_at"]),
+        surroundings=problem_surroundings(session, code, today=today),
+        **minimap_assets(),
     )
     from server.routes.workbench_evidence import problem_sections  # it imports this module
 
