@@ -408,3 +408,75 @@ def test_problem_page_maps_the_sites_and_zones_around_it(sited, db) -> None:  # 
     # a problem with nothing around says so; one without geometry has no map
     east = client.get("/ledger/E-1").text
     assert 'data-testid="nearby-none"' in east and 'data-testid="problem-map"' in east
+
+
+def test_ledger_map_shows_the_lists_matches_and_says_when_it_shows_fewer(  # type: ignore[no-untyped-def]
+    clients, demo_engine
+) -> None:
+    import json
+    from html import unescape
+
+    from gis import palette
+    from gis.ledger.query import ledger_map
+
+    client = clients["office"]
+    for path, query in (
+        ("/ledger?status=rectifying&overdue=true", ProblemQuery(statuses=("rectifying",),
+                                                                overdue=True)),
+        ("/ledger?warning=red", ProblemQuery(warnings=("red",))),
+    ):
+        html = client.get(path).text
+        total = int(re.search(r'data-total="(\d+)"', html).group(1))
+        shown = json.loads(unescape(re.search(r"data-features='([^']*)'", html).group(1)))
+        with Session(demo_engine) as s:
+            expected = list_problems(s, today=DEMO_AS_OF, query=query, limit=1000)
+            mapped = ledger_map(s, today=DEMO_AS_OF, query=query)
+        assert 0 < total == shown["matched"] == expected.number_matched == mapped["matched"], path
+        located = [i["code"] for i in expected.items]  # the demo's problems all have a place
+        assert sorted(f["properties"]["code"] for f in shown["features"]) == sorted(located)
+        assert shown["shown"] == len(shown["features"]) == total
+        for f in shown["features"]:
+            warning = f["properties"]["warning"]
+            assert (f["properties"]["fill"], f["properties"]["stroke"]) == palette.problem_marker(
+                warning
+            )
+        if "warning=red" in path:
+            assert {f["properties"]["fill"] for f in shown["features"]} == {
+                palette.WARNING_COLOURS["red"]
+            }
+        assert 'data-testid="map-note"' not in html  # every match is on the map
+        # the htmx partial carries the same map
+        partial = client.get(path, headers={"HX-Request": "true"}).text
+        assert partial.count('data-testid="ledger-map"') == 1
+    # over the limit: the first N in the list's order, and the page would say so
+    query = ProblemQuery(sort="deadline")
+    with Session(demo_engine) as s:
+        first = list_problems(s, today=DEMO_AS_OF, query=query, limit=3).items
+        few = ledger_map(s, today=DEMO_AS_OF, query=query, limit=3)
+    assert few["shown"] == 3 < few["matched"]
+    assert [f["properties"]["code"] for f in few["features"]] == [i["code"] for i in first]
+
+
+def test_ledger_map_note_counts_problems_without_a_location(towns, db) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    with db.begin() as conn:
+        conn.execute(text("UPDATE problems SET geom = NULL WHERE code = 'W-2'"))
+    html = TestClient(app, headers={**tokens["office"], **HTML}).get("/ledger").text
+    assert 'data-total="3"' in html and 'data-shown="2"' in html
+    note = re.search(r'data-testid="map-note">(.*?)</p>', html, re.S).group(1)
+    assert note.strip() == "1 条没有位置，未在地图上显示"
+    html = TestClient(app, headers={**tokens["office"], **HTML}).get("/ledger?q=W-2").text
+    assert 'data-total="1"' in html and 'data-testid="ledger-map"' not in html
+
+
+def test_ledger_map_says_showing_n_of_m(towns, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import server.routes.workbench as routes
+
+    app, tokens = towns
+    monkeypatch.setattr(routes, "MAP_POINTS", 2)
+    html = TestClient(app, headers={**tokens["office"], **HTML}).get("/ledger").text
+    assert 'data-total="3"' in html and 'data-shown="2"' in html
+    note = re.search(r'data-testid="map-note">(.*?)</p>', html, re.S).group(1)
+    assert note.strip() == "地图显示前 2 条（共 3 条）"
+    data = re.search(r"data-features='([^']*)'", html).group(1)
+    assert re.findall(r'"code": "([\w-]+)"', data) == ["E-1", "W-1"]  # the list's order

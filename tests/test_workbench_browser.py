@@ -289,7 +289,8 @@ def test_problem_page_map_shows_the_sites_around_it(browser, county, db) -> None
     page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
     area = page.locator('[data-testid="problem-map"]')
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=problem-map] .leaflet-interactive').length >= 4"
+        "s => document.querySelectorAll(s).length >= 4",
+        arg="[data-testid=problem-map] .leaflet-interactive",
     )
     assert area.locator(".leaflet-tooltip").first.inner_text() == "问题 W-1"  # always shown
     box = area.bounding_box()
@@ -312,5 +313,35 @@ def test_problem_page_map_shows_the_sites_around_it(browser, county, db) -> None
     assert any(re.fullmatch(r"入河排污口 · 北关入河排污口 · \d{3} 米", x) for x in labels)
     rows = page.locator('[data-testid="site"]').all_inner_texts()
     assert len(rows) == 3 and "问题位于区内" in rows[0]
+    watch.clean()
+    context.close()
+
+
+def test_ledger_map_follows_the_filter_and_links_each_problem(browser, county) -> None:  # type: ignore[no-untyped-def]
+    context, page, watch = sign_in(browser, county, "李主任")
+    page.goto(county.url + "/ledger", wait_until="networkidle")
+    markers = "[data-testid=ledger-map] path.leaflet-interactive"
+    count = "([s, n]) => document.querySelectorAll(s).length === n"
+    page.wait_for_function(count, arg=[markers, 3])
+    # filter through htmx: the map is drawn again with the list's matches
+    page.select_option('select[name="township"]', WEST)
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"township="))
+    page.wait_for_function(count, arg=[markers, 2])
+    assert page.locator('[data-testid="count"]').get_attribute("data-total") == "2"
+    # hovering a point names it; a click opens a link to its page
+    page.locator(markers).first.hover()
+    tooltip = page.locator("[data-testid=ledger-map] .leaflet-tooltip")
+    tooltip.wait_for()
+    assert re.fullmatch(r"W-[12] · \S+", tooltip.inner_text()), tooltip.inner_text()
+    screenshot(page, "workbench-ledger-map.png")
+    code = tooltip.inner_text().split(" · ")[0]
+    page.locator(markers).first.click()
+    link = page.locator("[data-testid=ledger-map] .leaflet-popup-content a")
+    link.wait_for()
+    assert link.inner_text() == tooltip.inner_text() or link.inner_text().startswith(code)
+    link.click()
+    page.wait_for_url(county.url + f"/ledger/{code}")
+    assert page.locator("h1").inner_text().endswith(code)
     watch.clean()
     context.close()

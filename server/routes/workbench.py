@@ -26,7 +26,7 @@ from gis.field.nearby import problem_surroundings
 from gis.ledger import writes as ledger
 from gis.ledger.lifecycle import ACTIONS, TransitionError, allowed_actions
 from gis.ledger.lookbacks import list_rounds
-from gis.ledger.query import SORTS, ProblemQuery, list_problems
+from gis.ledger.query import LEDGER_MAP_LIMIT, SORTS, ProblemQuery, ledger_map, list_problems
 from gis.ledger.scorecard import township_scorecard
 from gis.ledger.worklist import (
     complaints_to_answer,
@@ -48,6 +48,7 @@ from server.security import Reader, Requires, forbid_out_of_scope, principal_dep
 router = APIRouter(tags=["workbench"], include_in_schema=False)
 Mover = principal_dep("problem:transition")
 PAGE_SIZE = 50
+MAP_POINTS = LEDGER_MAP_LIMIT  # the list's small map draws at most this many of the matches
 FILTER_KEYS = (
     "township", "status", "category", "source", "overdue", "rebounded", "warning", "q"
 )
@@ -278,6 +279,8 @@ def ledger_list(
         if allowed("export:read", principal.role)
         else [],
         filter_qs=filter_qs,
+        map=ledger_map(session, today=today, query=query, limit=MAP_POINTS),
+        **minimap_assets(),
         clean=clean,
         errors=errors,
         townships=visible,

@@ -3,8 +3,9 @@
 //  - .minimap[data-problem]: a suspected rebound, the closed problem and the new report joined
 //    by a line (data-problem, data-trigger: "lon,lat"; data-problem-label, data-trigger-label).
 //  - .minimap[data-features]: a GeoJSON FeatureCollection drawn as it comes, each feature with
-//    its colours (stroke, fill, fill_opacity), its label (label_zh, label_en) as a tooltip and,
-//    for a problem's own page, a link (href). data-lang picks the label's language.
+//    its colours (stroke, fill, fill_opacity) and its label (label_zh, label_en) as a tooltip;
+//    with data-link (a path such as "/ledger/") a click opens a popup linking to the path
+//    followed by the feature's code. data-lang picks the label's language.
 // Labels are set as text, never as HTML.
 (function () {
   "use strict";
@@ -60,6 +61,7 @@
     var lang = el.dataset.lang === "en" ? "en" : "zh";
     var map = base(el, 0.25);
     var labelled = el.dataset.labels === "permanent";
+    var prefix = /^\/[\w\/-]*$/.test(el.dataset.link || "") ? el.dataset.link : "";
     var layer = L.geoJSON(data, {
       style: function (f) { return style(f.properties || {}); },
       pointToLayer: function (f, latlng) {
@@ -77,8 +79,8 @@
             permanent: labelled && props.role === "problem", direction: "top"
           });
         }
-        if (props.href && String(props.href).indexOf("/ledger/") === 0) {
-          item.bindPopup(link(props.href, text));
+        if (prefix && props.code) {
+          item.bindPopup(link(prefix + encodeURIComponent(props.code), text));
         }
       }
     }).addTo(map);
