@@ -480,3 +480,99 @@ def test_ledger_map_says_showing_n_of_m(towns, monkeypatch) -> None:  # type: ig
     assert note.strip() == "地图显示前 2 条（共 3 条）"
     data = re.search(r"data-features='([^']*)'", html).group(1)
     assert re.findall(r'"code": "([\w-]+)"', data) == ["E-1", "W-1"]  # the list's order
+
+
+PASSWORD = "river-sand-dispatch-42"
+
+
+def _signed_in(app, db, name: str = "李主任", role: str = "office") -> tuple[TestClient, str]:  # type: ignore[no-untyped-def]
+    from gis.access import auth
+
+    with Session(db) as s, s.begin():
+        auth.add_user(s, name=name, role=role, password=PASSWORD, actor="test")
+    client = TestClient(app, headers=HTML)
+    signed = client.post(
+        "/auth/login", data={"name": name, "password": PASSWORD}, follow_redirects=False
+    )
+    assert signed.status_code == 303
+    return client, client.cookies["lookback_csrf"]
+
+
+def test_forms_carry_the_csrf_token_as_a_field_and_the_server_checks_it(towns, db) -> None:  # type: ignore[no-untyped-def]
+    app, _ = towns
+    client, csrf = _signed_in(app, db)
+    page = client.get("/ledger/W-1").text
+    fields = re.findall(r'<input type="hidden" name="csrf_token" value="([^"]*)">', page)
+    posts = re.findall(r'<form[^>]*method="post"', page)
+    assert len(fields) == len(posts) >= 3 and set(fields) == {csrf}  # sign-out, assign, evidence
+    version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+    form = {"version": version, "deadline": "2026-04-30", "reason": "限期整改"}
+    # neither the field nor the header: refused, nothing changes
+    for data in (form, {**form, "csrf_token": "not-the-token"}, {**form, "csrf_token": "令牌"}):
+        refused = client.post("/ledger/W-1/actions/assign", data=data, follow_redirects=False)
+        assert refused.status_code == 403 and "CSRF" in refused.text
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT status FROM problems WHERE code = 'W-1'")).scalar() == (
+            "reported"
+        )
+    # the field alone (a browser without JavaScript): done, and the route read the whole form
+    done = client.post(
+        "/ledger/W-1/actions/assign", data={**form, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/ledger/W-1?done=assign"
+    history = client.get("/api/problems/W-1/history").json()
+    assert history[-1]["action"] == "assign" and history[-1]["reason"] == "限期整改"
+    # a multipart form: the field found among the parts, the file still reaches the route
+    page = client.get("/ledger/W-1").text
+    version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    upload = {"version": version, "kind": "plan", "note": "整改方案"}
+    files = {"file": ("方案.pdf", pdf, "application/pdf")}
+    refused = client.post("/ledger/W-1/evidence", data=upload, files=files, follow_redirects=False)
+    assert refused.status_code == 403
+    sent = client.post(
+        "/ledger/W-1/evidence", data={**upload, "csrf_token": csrf}, files=files,
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text[:300]
+    with db.connect() as conn:
+        stored = conn.execute(text("SELECT filename, size_bytes FROM attachments")).all()
+    assert [tuple(r) for r in stored] == [("方案.pdf", len(pdf))]
+    # the header still works; the JSON API takes no token from its body
+    api = "/api/problems/W-1/transitions"
+    body = {"action": "start", "reason": "开始", "csrf_token": csrf}
+    assert client.post(api, json=body).status_code == 403
+    assert client.post(api, data={"action": "start"}).status_code == 403  # a form, no token
+    started = client.post(api, json=body, headers={"X-CSRF-Token": csrf})
+    assert started.status_code == 200, started.text
+    # signing out without JavaScript: the header's form carries the field too
+    out = client.post("/auth/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert client.get("/auth/me", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_a_form_token_does_not_get_past_the_permission(towns, db) -> None:  # type: ignore[no-untyped-def]
+    app, _ = towns
+    client, csrf = _signed_in(app, db, "看板", "viewer")
+    page = client.get("/ledger/W-1").text
+    assert re.findall(r'name="csrf_token" value="([^"]*)"', page) == [csrf]  # sign-out only
+    refused = client.post(
+        "/ledger/W-1/actions/assign", data={"csrf_token": csrf, "version": "x"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403 and "viewer" in refused.text  # the role, not the token
+
+
+def test_every_post_form_in_the_templates_carries_the_csrf_field() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "layers" / "templates"
+    forms = 0
+    for path in root.rglob("*.html"):
+        source = path.read_text(encoding="utf-8")
+        for tag in re.finditer(r"<form\b[^>]*>", source, re.S):
+            if 'method="post"' in tag.group(0).lower():
+                forms += 1
+                after = source[tag.end():tag.end() + len("{{ csrf_field() }}")]
+                assert after == "{{ csrf_field() }}", f"{path.name}: {tag.group(0)[:80]}"
+    assert forms >= 28

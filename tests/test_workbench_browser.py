@@ -345,3 +345,44 @@ def test_ledger_map_follows_the_filter_and_links_each_problem(browser, county) -
     assert page.locator("h1").inner_text().endswith(code)
     watch.clean()
     context.close()
+
+
+def test_forms_work_with_javascript_off(browser, county, db) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, java_script_enabled=False
+    )
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(county.url + "/", wait_until="networkidle")
+    page.fill('input[name="name"]', "李主任")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(county.url + "/")
+    page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
+    assert page.locator(".leaflet-container").count() == 0  # no script ran: the table remains
+    assert page.locator('[data-testid="nearby"], [data-testid="nearby-none"]').count() == 1
+    form = page.locator('form[data-action="assign"]')
+    assert form.locator('input[name="csrf_token"]').count() == 1
+    form.locator('input[name="deadline"]').fill("2026-01-01")  # in the past: refused in the page
+    form.locator('textarea[name="reason"]').fill("限期整改")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    error = page.locator('form[data-action="assign"] [data-field="deadline"]')
+    assert "不早于今天" in error.inner_text()
+    form = page.locator('form[data-action="assign"]')
+    form.locator('input[name="deadline"]').fill("2026-04-30")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"done=assign"))
+    assert "已交办" in page.locator(".flash").inner_text()
+    assert page.locator("span.status").first.inner_text() == "已交办"
+    last = page.locator('[data-testid="event"]').last.inner_text()
+    assert "限期整改" in last and "李主任" in last
+    with db.connect() as conn:
+        status = conn.execute(text("SELECT status FROM problems WHERE code = 'W-1'")).scalar_one()
+    assert status == "assigned"
+    page.click(".signout button")  # signing out works without JavaScript too
+    page.wait_for_url(re.compile(r"/login"))
+    page.goto(county.url + "/ledger", wait_until="networkidle")
+    assert "/login" in page.url
+    watch.clean(expected_failures=1)  # the refused form's 422 page
+    context.close()

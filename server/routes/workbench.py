@@ -4,7 +4,7 @@ Routes parse, authorise, call ``gis/`` and render ``layers/templates/workbench``
 filtered by the same parser as ``GET /api/problems``
 (:func:`server.routes.problems.problem_filters`) and an action form runs the same
 :func:`gis.ledger.writes.transition` as ``POST /api/problems/{code}/transitions``. Forms are
-sent by htmx with the session's CSRF token.
+sent by htmx with the session's CSRF token in a header, or as plain forms carrying it in a field.
 """
 
 from __future__ import annotations
