@@ -70,6 +70,47 @@ WARNING_STROKES: dict[str, str] = {
     "none": "#ffffff",
 }
 
+# Sites by kind (the county map's layers and the workbench's small maps).
+SITE_COLOURS: dict[str, str] = {
+    "sewage_plant": "#1f78b4",
+    "sewage_network": "#a6cee3",
+    "sand_gravel": "#b15928",
+    "water_source": "#08519c",
+    "protection_zone": "#2171b5",
+    "dust_source": "#8c6d31",
+    "landfill": "#636363",
+    "river_outfall": "#e31a1c",
+    "black_odorous_water": "#3f3f3f",
+    "air_station": "#6a3d9a",
+    "enterprise": "#33a02c",
+    "river": "#4a90d9",
+}
+SITE_COLOUR_OTHER = "#555555"
+SAND_GRAVEL_FILL = "#fdbf6f"
+# Drinking-water protection zones by level: (outline, fill, fill opacity), level 1 darkest.
+ZONE_COLOURS: dict[str, tuple[str, str, float]] = {
+    "1": ("#08306b", "#2171b5", 0.35),
+    "2": ("#2171b5", "#9ecae1", 0.25),
+    "quasi": ("#6baed6", "#deebf7", 0.2),
+}
+NO_WARNING_STROKE = "#1d2733"  # a problem marker without a warning, on a plain background
+
+
+def problem_marker(warning: str | None) -> tuple[str, str]:
+    """(fill, outline) of a problem marker on a small map: its warning colour."""
+    name = warning if warning in WARNING_COLOURS else "none"
+    stroke = WARNING_STROKES[name] if name != "none" else NO_WARNING_STROKE
+    return WARNING_COLOURS[name], stroke
+
+
+def site_style(kind: str, zone_level: str | None = None) -> tuple[str, str, float]:
+    """(outline, fill, fill opacity) of a site on a small map: zones by level, others by kind."""
+    if kind == "protection_zone":
+        return ZONE_COLOURS.get(zone_level or "", ZONE_COLOURS["2"])
+    colour = SITE_COLOURS.get(kind, SITE_COLOUR_OTHER)
+    return colour, SAND_GRAVEL_FILL if kind == "sand_gravel" else colour, 0.7
+
+
 # Choropleths of counts (overdue problems by township): ColorBrewer Reds, light to dark.
 CHOROPLETH_REDS: tuple[str, ...] = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
 MARKER_OUTLINE = "#ffffff"  # around problem markers without a warning, and rebounded ones

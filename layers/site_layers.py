@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import folium
 
+from gis import palette
 from layers.safe import display_text, escaped_collection
 
 KIND_STYLE = {
-    "sewage_plant": {"color": "#1f78b4", "radius": 6},
-    "sand_gravel": {"color": "#b15928", "fillColor": "#fdbf6f", "weight": 1.5, "fillOpacity": 0.7},
-    "water_source": {"color": "#08519c", "radius": 7},
-    "air_station": {"color": "#6a3d9a", "radius": 7},
-    "river": {"color": "#4a90d9", "weight": 3, "opacity": 0.8},
+    "sewage_plant": {"color": palette.SITE_COLOURS["sewage_plant"], "radius": 6},
+    "sand_gravel": {
+        "color": palette.SITE_COLOURS["sand_gravel"],
+        "fillColor": palette.SAND_GRAVEL_FILL,
+        "weight": 1.5,
+        "fillOpacity": 0.7,
+    },
+    "water_source": {"color": palette.SITE_COLOURS["water_source"], "radius": 7},
+    "air_station": {"color": palette.SITE_COLOURS["air_station"], "radius": 7},
+    "river": {"color": palette.SITE_COLOURS["river"], "weight": 3, "opacity": 0.8},
 }
 ZONE_STYLE = {
-    "1": {"color": "#08306b", "fillColor": "#2171b5", "weight": 1.5, "fillOpacity": 0.35},
-    "2": {"color": "#2171b5", "fillColor": "#9ecae1", "weight": 1, "fillOpacity": 0.25},
-    "quasi": {"color": "#6baed6", "fillColor": "#deebf7", "weight": 1, "fillOpacity": 0.2},
+    level: {
+        "color": stroke,
+        "fillColor": fill,
+        "weight": 1.5 if level == "1" else 1,
+        "fillOpacity": opacity,
+    }
+    for level, (stroke, fill, opacity) in palette.ZONE_COLOURS.items()
 }
 AIR_STATION_RINGS_M = (1000, 3000)
 TOOLTIP_FIELDS = ("name", "kind_label")
@@ -62,7 +72,7 @@ def point_site_layer(sites: dict, kind: str, name: str) -> folium.FeatureGroup:
     """Point sites of one kind as coloured circles."""
     group = folium.FeatureGroup(name=name)
     chosen = _subset(sites, kind)
-    style = KIND_STYLE.get(kind, {"color": "#555555", "radius": 5})
+    style = KIND_STYLE.get(kind, {"color": palette.SITE_COLOUR_OTHER, "radius": 5})
     if chosen["features"]:
         folium.GeoJson(
             chosen,
@@ -97,7 +107,12 @@ def air_station_layer(sites: dict) -> folium.FeatureGroup:
         lon, lat = feature["geometry"]["coordinates"][:2]
         for radius in AIR_STATION_RINGS_M:
             folium.Circle(
-                [lat, lon], radius=radius, color="#6a3d9a", weight=1, fill=False, dash_array="4 4"
+                [lat, lon],
+                radius=radius,
+                color=palette.SITE_COLOURS["air_station"],
+                weight=1,
+                fill=False,
+                dash_array="4 4",
             ).add_to(group)
         folium.CircleMarker(
             [lat, lon],
@@ -105,7 +120,7 @@ def air_station_layer(sites: dict) -> folium.FeatureGroup:
             color="#ffffff",
             weight=1.5,
             fill=True,
-            fill_color="#6a3d9a",
+            fill_color=palette.SITE_COLOURS["air_station"],
             fill_opacity=1,
             tooltip=folium.Tooltip(display_text(feature["properties"]["name"])),
         ).add_to(group)

@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from markupsafe import Markup
 
 from gis import palette, vocab
 from layers.assets import VENDOR_URL
@@ -106,6 +107,16 @@ def palette_css() -> str:
     return "\n".join(rules)
 
 
+CSRF_FIELD = "csrf_token"  # the form field server.security reads when no header carries the token
+
+
+@pass_context
+def csrf_field(context: Any) -> Markup:
+    """The session's CSRF token as a hidden field, so a form posts without JavaScript too."""
+    token = context.get("csrf") or ""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -117,7 +128,7 @@ def environment() -> Environment:
     )
     env.globals.update(
         vendor=VENDOR, label=label, role_labels=ROLE_LABELS, vocab=vocab, local=to_local,
-        palette_css=palette_css,
+        palette_css=palette_css, csrf_field=csrf_field,
     )
     env.filters["d"] = fmt_date
     return env

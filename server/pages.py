@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from gis.access.auth import Principal
 from gis.access.permissions import allowed
+from gis.config import get_settings
 from gis.ledger.worklist import township_names
+from layers.assets import LOCAL_ASSETS, VENDOR_URL
 from layers.workbench import LANGS, render
 from server.security import CSRF_COOKIE
 
@@ -156,3 +158,17 @@ def error_page(
         detail=detail if status < 500 else "",
     )
     return page(request, "error.html", context, status_code=status, headers=headers)
+
+
+def minimap_assets() -> dict[str, str]:
+    """What a page with small maps needs: Leaflet from ``static/node_modules`` and the basemap.
+
+    Only a WGS-84 basemap is drawn (the small maps place the stored coordinates as they are);
+    none by default, so the maps ask for nothing beyond this server.
+    """
+    settings = get_settings()
+    return {
+        "tile_url": settings.tile_url or "" if settings.tile_crs == "wgs84" else "",
+        "leaflet_js": f"{VENDOR_URL}/{LOCAL_ASSETS['leaflet']}",
+        "leaflet_css": f"{VENDOR_URL}/{LOCAL_ASSETS['leaflet_css']}",
+    }

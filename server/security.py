@@ -4,6 +4,12 @@ Every route declares one permission with :class:`Requires` (see :mod:`gis.access
 dependency resolves the caller (``Authorization: Bearer`` or the ``lookback_session`` cookie),
 refuses anonymous callers with 401 (browsers asking for HTML are sent to ``/login``) and callers
 without the permission with 403, before the request body is even read.
+
+A request signed in by the session cookie that changes something must carry the session's CSRF
+token: in the ``X-CSRF-Token`` header (htmx, scripts) or, for a form posted without JavaScript,
+in the form's ``csrf_token`` field. The field is read only when the header is absent, only
+after the caller was found to hold the permission, and from the body Starlette keeps
+(``request.body()``), so the route still reads its form from the same bytes with its own limits.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import unquote_plus
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,12 +36,119 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import POLICY, allowed
+from layers.workbench import CSRF_FIELD
 
 SESSION_COOKIE = "lookback_session"
 KIOSK_COOKIE = "lookback_kiosk"  # a wall display's viewer token (read-only requests only)
 CSRF_COOKIE = "lookback_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_REFUSED = "CSRF 校验失败 missing or wrong CSRF token"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+CSRF_TOKEN_MAX = 256  # longer than any token the sign-in issues
+
+
+def csrf_matches(sent: str, expected: str) -> bool:
+    """The token sent (header or form field) is the session's: a constant-time compare."""
+    return bool(sent) and bool(expected) and secrets.compare_digest(
+        sent.encode("utf-8", "replace"), expected.encode("utf-8")
+    )
+
+
+def _form_type(request: Request) -> str:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind if kind in FORM_TYPES else ""
+
+
+class CsrfInForm(HTTPException):
+    """A session's unsafe request with no CSRF header but a form body that may hold the token.
+
+    Raised by the resolution (a plain 403 to anyone else who resolves the caller);
+    :class:`Requires` catches it, checks the permission, then reads the form's field.
+    """
+
+    def __init__(self, principal: Principal, csrf: str) -> None:
+        super().__init__(403, CSRF_REFUSED)
+        self.principal, self.csrf = principal, csrf
+
+
+def _urlencoded_field(body: bytes, name: str) -> str:
+    for pair in body.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if unquote_plus(key.decode("latin-1")) == name:
+            return unquote_plus(value[: CSRF_TOKEN_MAX * 3].decode("latin-1"))
+    return ""
+
+
+class _Part:
+    """What the multipart scan knows of the part it is in."""
+
+    def __init__(self) -> None:
+        self.header, self.value, self.data, self.wanted = b"", b"", b"", False
+
+
+def _multipart_field(body: bytes, content_type: str, name: str) -> str:
+    """The value of the first non-file part called ``name`` of a multipart body ('' if none)."""
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        return ""
+    part = _Part()
+    found: list[bytes] = []
+
+    def on_part_begin() -> None:
+        part.__init__()  # type: ignore[misc]
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        part.header += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        part.value += data[start:end]
+
+    def on_header_end() -> None:
+        if part.header.lower() == b"content-disposition":
+            _, params = parse_options_header(part.value)
+            part.wanted = params.get(b"name") == name.encode() and b"filename" not in params
+        part.header, part.value = b"", b""
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if part.wanted:
+            part.data = (part.data + data[start:end])[:CSRF_TOKEN_MAX]
+
+    def on_part_end() -> None:
+        if part.wanted and not found:
+            found.append(part.data)
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+            "on_header_value": on_header_value, "on_header_end": on_header_end,
+            "on_part_data": on_part_data, "on_part_end": on_part_end,
+        },
+    )
+    try:
+        parser.write(body)
+        parser.finalize()
+    except Exception:  # a malformed body: no token; the route reports the body itself
+        pass
+    return found[0].decode("utf-8", "replace") if found else ""
+
+
+async def form_csrf_token(request: Request) -> str:
+    """The ``csrf_token`` field of a form body, read without consuming it for the route."""
+    kind = _form_type(request)
+    if not kind:
+        return ""
+    try:
+        body = await request.body()  # kept by Starlette: request.form() parses the same bytes
+    except RuntimeError:  # the body was consumed already (a form parsed before): no token here
+        return ""
+    if kind == FORM_TYPES[0]:
+        return _urlencoded_field(body, CSRF_FIELD)
+    return _multipart_field(body, request.headers.get("content-type", ""), CSRF_FIELD)
 
 
 class LoginRedirect(Exception):
@@ -177,6 +291,7 @@ def _resolve(request: Request) -> Principal | None:
             )
         request.state.principal = principal
         return principal
+    pending: CsrfInForm | None = None
     with Session(engine) as session, session.begin():
         if header.lower().startswith("basic "):
             principal = _basic_principal(session, request, header)
@@ -186,11 +301,15 @@ def _resolve(request: Request) -> Principal | None:
                 principal, csrf = found
                 if request.method not in SAFE_METHODS:
                     sent = request.headers.get(CSRF_HEADER, "")
-                    if not sent or not secrets.compare_digest(sent, csrf):
-                        raise HTTPException(403, "CSRF 校验失败 missing or wrong CSRF token")
+                    if not sent and _form_type(request):
+                        pending = CsrfInForm(principal, csrf)  # the token may be in the form
+                    elif not csrf_matches(sent, csrf):
+                        raise HTTPException(403, CSRF_REFUSED)
         if principal is None and request.method in SAFE_METHODS:
             if kiosk := request.cookies.get(KIOSK_COOKIE):
                 principal = auth.kiosk_principal(session, kiosk)
+    if pending is not None:
+        raise pending  # not remembered as the caller until the form's token is checked
     request.state.principal = principal
     return principal
 
@@ -227,7 +346,14 @@ class Requires:
             return None  # type: ignore[return-value]  # public routes never touch credentials
         principal = _cached(request)
         if principal is None:  # not known without the database: resolve it in a worker thread
-            principal = await run_in_threadpool(_resolve, request)
+            try:
+                principal = await run_in_threadpool(_resolve, request)
+            except CsrfInForm as pending:
+                # a form posted without JavaScript: its permission first, then its token field
+                self.check(request, pending.principal)
+                if not csrf_matches(await form_csrf_token(request), pending.csrf):
+                    raise HTTPException(403, CSRF_REFUSED) from None
+                request.state.principal = principal = pending.principal
         return self.check(request, principal)
 
     def check(self, request: Request, principal: Principal | None) -> Principal:

@@ -323,3 +323,256 @@ def test_database_down_gives_browsers_a_page_and_the_api_json() -> None:
     api = client.get("/api/problems", headers=HTML)
     assert api.status_code == 503 and api.json()["detail"]
     engine.dispose()
+
+
+def add_site(db, kind: str, name: str, wkt: str, zone_level: str | None = None) -> int:  # type: ignore[no-untyped-def]
+    with db.begin() as conn:
+        return conn.execute(
+            text(
+                "INSERT INTO sites (kind, name, zone_level, geom)"
+                " VALUES (:k, :n, :z, ST_GeomFromText(:w, 4490)) RETURNING id"
+            ),
+            {"k": kind, "n": name, "z": zone_level, "w": wkt},
+        ).scalar_one()
+
+
+HOSTILE_SITE = '<img src=x onerror=alert(1)>城东"污水厂'
+
+
+@pytest.fixture
+def sited(towns, db):  # type: ignore[no-untyped-def]
+    """Sites around W-1 (113.05, 34.05): a plant east, an outfall north, a zone it lies in, a
+    level-1 zone beyond it, a landfill 2.7 km away."""
+    add_site(db, "sewage_plant", HOSTILE_SITE, "POINT(113.055 34.05)")
+    add_site(db, "river_outfall", "北排口", "POINT(113.05 34.0545)")
+    add_site(
+        db, "protection_zone", "二级区",
+        "POLYGON((113.045 34.045,113.052 34.045,113.052 34.052,113.045 34.052,113.045 34.045))",
+        "2",
+    )
+    add_site(
+        db, "protection_zone", "一级区",
+        "POLYGON((113.040 34.040,113.044 34.040,113.044 34.044,113.040 34.044,113.040 34.040))",
+        "1",
+    )
+    add_site(db, "landfill", "远处填埋场", "POINT(113.08 34.05)")
+    return towns
+
+
+def test_problem_page_maps_the_sites_and_zones_around_it(sited, db) -> None:  # type: ignore[no-untyped-def]
+    from html import unescape
+
+    from gis import palette
+    from gis.field.nearby import problem_surroundings
+    from gis.geo.coords import distance_m
+
+    app, tokens = sited
+    with Session(db) as s:
+        found = problem_surroundings(s, "W-1", today=date(2026, 3, 5))
+    assert found is not None
+    problem, *sites = found["features"]
+    assert problem["properties"]["role"] == "problem"
+    assert problem["geometry"]["coordinates"] == [113.05, 34.05]
+    names = [f["properties"]["name"] for f in sites]
+    assert names == ["二级区", HOSTILE_SITE, "北排口", "一级区"]  # nearest first, none 2.7 km off
+    by_name = {f["properties"]["name"]: f["properties"] for f in sites}
+    assert by_name["二级区"]["inside"] and by_name["二级区"]["distance_m"] == 0
+    assert by_name["二级区"]["kind_zh"] == "二级保护区"
+    # metres on the spheroid: the same as the geodesic of gis.geo for two points
+    for name, (lon, lat) in ((HOSTILE_SITE, (113.055, 34.05)), ("北排口", (113.05, 34.0545))):
+        assert abs(by_name[name]["distance_m"] - distance_m(113.05, 34.05, lon, lat)) <= 0.5
+        assert not by_name[name]["inside"]
+    assert 400 < by_name[HOSTILE_SITE]["distance_m"] < 520
+    # a corner of the level-1 zone lies about 1 km to the south-west: within, not inside
+    assert 0 < by_name["一级区"]["distance_m"] <= 1000 and not by_name["一级区"]["inside"]
+    assert by_name["北排口"]["stroke"] == palette.SITE_COLOURS["river_outfall"]
+    assert by_name["一级区"]["fill"] == palette.ZONE_COLOURS["1"][1]
+    assert problem["properties"]["fill"] == palette.problem_marker("none")[0]
+
+    client = TestClient(app, headers={**tokens["office"], **HTML})
+    resp = client.get("/ledger/W-1")
+    assert_clean_page(resp)
+    html = resp.text
+    assert "<img src=x" not in html  # the hostile name is text, in the table and in the data
+    rows = re.findall(r'<tr data-testid="site" data-kind="(\w+)" data-distance="(\d+)"', html)
+    assert [k for k, _ in rows] == ["protection_zone", "sewage_plant", "river_outfall",
+                                    "protection_zone"]
+    assert [int(d) for _, d in rows] == [f["properties"]["distance_m"] for f in sites]
+    assert "问题位于区内" in html and "&lt;img src=x onerror=alert(1)&gt;城东&#34;污水厂" in html
+    data = re.search(r"data-features='([^']*)'", html).group(1)
+    import json
+
+    shown = json.loads(unescape(data))
+    assert shown["features"][2]["properties"]["name"] == HOSTILE_SITE
+    assert 'src="/static/workbench/minimap.js"' in html and "leaflet.js" in html
+    # a problem with nothing around says so; one without geometry has no map
+    east = client.get("/ledger/E-1").text
+    assert 'data-testid="nearby-none"' in east and 'data-testid="problem-map"' in east
+
+
+def test_ledger_map_shows_the_lists_matches_and_says_when_it_shows_fewer(  # type: ignore[no-untyped-def]
+    clients, demo_engine
+) -> None:
+    import json
+    from html import unescape
+
+    from gis import palette
+    from gis.ledger.query import ledger_map
+
+    client = clients["office"]
+    for path, query in (
+        ("/ledger?status=rectifying&overdue=true", ProblemQuery(statuses=("rectifying",),
+                                                                overdue=True)),
+        ("/ledger?warning=red", ProblemQuery(warnings=("red",))),
+    ):
+        html = client.get(path).text
+        total = int(re.search(r'data-total="(\d+)"', html).group(1))
+        shown = json.loads(unescape(re.search(r"data-features='([^']*)'", html).group(1)))
+        with Session(demo_engine) as s:
+            expected = list_problems(s, today=DEMO_AS_OF, query=query, limit=1000)
+            mapped = ledger_map(s, today=DEMO_AS_OF, query=query)
+        assert 0 < total == shown["matched"] == expected.number_matched == mapped["matched"], path
+        located = [i["code"] for i in expected.items]  # the demo's problems all have a place
+        assert sorted(f["properties"]["code"] for f in shown["features"]) == sorted(located)
+        assert shown["shown"] == len(shown["features"]) == total
+        for f in shown["features"]:
+            warning = f["properties"]["warning"]
+            assert (f["properties"]["fill"], f["properties"]["stroke"]) == palette.problem_marker(
+                warning
+            )
+        if "warning=red" in path:
+            assert {f["properties"]["fill"] for f in shown["features"]} == {
+                palette.WARNING_COLOURS["red"]
+            }
+        assert 'data-testid="map-note"' not in html  # every match is on the map
+        # the htmx partial carries the same map
+        partial = client.get(path, headers={"HX-Request": "true"}).text
+        assert partial.count('data-testid="ledger-map"') == 1
+    # over the limit: the first N in the list's order, and the page would say so
+    query = ProblemQuery(sort="deadline")
+    with Session(demo_engine) as s:
+        first = list_problems(s, today=DEMO_AS_OF, query=query, limit=3).items
+        few = ledger_map(s, today=DEMO_AS_OF, query=query, limit=3)
+    assert few["shown"] == 3 < few["matched"]
+    assert [f["properties"]["code"] for f in few["features"]] == [i["code"] for i in first]
+
+
+def test_ledger_map_note_counts_problems_without_a_location(towns, db) -> None:  # type: ignore[no-untyped-def]
+    app, tokens = towns
+    with db.begin() as conn:
+        conn.execute(text("UPDATE problems SET geom = NULL WHERE code = 'W-2'"))
+    html = TestClient(app, headers={**tokens["office"], **HTML}).get("/ledger").text
+    assert 'data-total="3"' in html and 'data-shown="2"' in html
+    note = re.search(r'data-testid="map-note">(.*?)</p>', html, re.S).group(1)
+    assert note.strip() == "1 条没有位置，未在地图上显示"
+    html = TestClient(app, headers={**tokens["office"], **HTML}).get("/ledger?q=W-2").text
+    assert 'data-total="1"' in html and 'data-testid="ledger-map"' not in html
+
+
+def test_ledger_map_says_showing_n_of_m(towns, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import server.routes.workbench as routes
+
+    app, tokens = towns
+    monkeypatch.setattr(routes, "MAP_POINTS", 2)
+    html = TestClient(app, headers={**tokens["office"], **HTML}).get("/ledger").text
+    assert 'data-total="3"' in html and 'data-shown="2"' in html
+    note = re.search(r'data-testid="map-note">(.*?)</p>', html, re.S).group(1)
+    assert note.strip() == "地图显示前 2 条（共 3 条）"
+    data = re.search(r"data-features='([^']*)'", html).group(1)
+    assert re.findall(r'"code": "([\w-]+)"', data) == ["E-1", "W-1"]  # the list's order
+
+
+PASSWORD = "river-sand-dispatch-42"
+
+
+def _signed_in(app, db, name: str = "李主任", role: str = "office") -> tuple[TestClient, str]:  # type: ignore[no-untyped-def]
+    from gis.access import auth
+
+    with Session(db) as s, s.begin():
+        auth.add_user(s, name=name, role=role, password=PASSWORD, actor="test")
+    client = TestClient(app, headers=HTML)
+    signed = client.post(
+        "/auth/login", data={"name": name, "password": PASSWORD}, follow_redirects=False
+    )
+    assert signed.status_code == 303
+    return client, client.cookies["lookback_csrf"]
+
+
+def test_forms_carry_the_csrf_token_as_a_field_and_the_server_checks_it(towns, db) -> None:  # type: ignore[no-untyped-def]
+    app, _ = towns
+    client, csrf = _signed_in(app, db)
+    page = client.get("/ledger/W-1").text
+    fields = re.findall(r'<input type="hidden" name="csrf_token" value="([^"]*)">', page)
+    posts = re.findall(r'<form[^>]*method="post"', page)
+    assert len(fields) == len(posts) >= 3 and set(fields) == {csrf}  # sign-out, assign, evidence
+    version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+    form = {"version": version, "deadline": "2026-04-30", "reason": "限期整改"}
+    # neither the field nor the header: refused, nothing changes
+    for data in (form, {**form, "csrf_token": "not-the-token"}, {**form, "csrf_token": "令牌"}):
+        refused = client.post("/ledger/W-1/actions/assign", data=data, follow_redirects=False)
+        assert refused.status_code == 403 and "CSRF" in refused.text
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT status FROM problems WHERE code = 'W-1'")).scalar() == (
+            "reported"
+        )
+    # the field alone (a browser without JavaScript): done, and the route read the whole form
+    done = client.post(
+        "/ledger/W-1/actions/assign", data={**form, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/ledger/W-1?done=assign"
+    history = client.get("/api/problems/W-1/history").json()
+    assert history[-1]["action"] == "assign" and history[-1]["reason"] == "限期整改"
+    # a multipart form: the field found among the parts, the file still reaches the route
+    page = client.get("/ledger/W-1").text
+    version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    upload = {"version": version, "kind": "plan", "note": "整改方案"}
+    files = {"file": ("方案.pdf", pdf, "application/pdf")}
+    refused = client.post("/ledger/W-1/evidence", data=upload, files=files, follow_redirects=False)
+    assert refused.status_code == 403
+    sent = client.post(
+        "/ledger/W-1/evidence", data={**upload, "csrf_token": csrf}, files=files,
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text[:300]
+    with db.connect() as conn:
+        stored = conn.execute(text("SELECT filename, size_bytes FROM attachments")).all()
+    assert [tuple(r) for r in stored] == [("方案.pdf", len(pdf))]
+    # the header still works; the JSON API takes no token from its body
+    api = "/api/problems/W-1/transitions"
+    body = {"action": "start", "reason": "开始", "csrf_token": csrf}
+    assert client.post(api, json=body).status_code == 403
+    assert client.post(api, data={"action": "start"}).status_code == 403  # a form, no token
+    started = client.post(api, json=body, headers={"X-CSRF-Token": csrf})
+    assert started.status_code == 200, started.text
+    # signing out without JavaScript: the header's form carries the field too
+    out = client.post("/auth/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert client.get("/auth/me", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_a_form_token_does_not_get_past_the_permission(towns, db) -> None:  # type: ignore[no-untyped-def]
+    app, _ = towns
+    client, csrf = _signed_in(app, db, "看板", "viewer")
+    page = client.get("/ledger/W-1").text
+    assert re.findall(r'name="csrf_token" value="([^"]*)"', page) == [csrf]  # sign-out only
+    refused = client.post(
+        "/ledger/W-1/actions/assign", data={"csrf_token": csrf, "version": "x"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403 and "viewer" in refused.text  # the role, not the token
+
+
+def test_every_post_form_in_the_templates_carries_the_csrf_field() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "layers" / "templates"
+    forms = 0
+    for path in root.rglob("*.html"):
+        source = path.read_text(encoding="utf-8")
+        for tag in re.finditer(r"<form\b[^>]*>", source, re.S):
+            if 'method="post"' in tag.group(0).lower():
+                forms += 1
+                after = source[tag.end():tag.end() + len("{{ csrf_field() }}")]
+                assert after == "{{ csrf_field() }}", f"{path.name}: {tag.group(0)[:80]}"
+    assert forms >= 28

@@ -264,3 +264,125 @@ def test_a_refused_form_says_so(browser, county) -> None:  # type: ignore[no-unt
     assert "HTTP 401" in banner.inner_text() and "刷新页面" in banner.inner_text()
     watch.clean(expected_failures=2)  # the browser's and htmx's report of the 401
     context.close()
+
+
+def _site(db, kind: str, name: str, wkt: str, zone_level: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sites (kind, name, zone_level, geom)"
+                " VALUES (:k, :n, :z, ST_GeomFromText(:w, 4490))"
+            ),
+            {"k": kind, "n": name, "z": zone_level, "w": wkt},
+        )
+
+
+def test_problem_page_map_shows_the_sites_around_it(browser, county, db) -> None:  # type: ignore[no-untyped-def]
+    _site(db, "sewage_plant", "城东污水处理厂" + HOSTILE, "POINT(113.055 34.05)")
+    _site(db, "river_outfall", "北关入河排污口", "POINT(113.05 34.0545)")
+    _site(
+        db, "protection_zone", "县水厂二级保护区",
+        "POLYGON((113.045 34.045,113.052 34.045,113.052 34.052,113.045 34.052,113.045 34.045))",
+        "2",
+    )
+    context, page, watch = sign_in(browser, county, "李主任")
+    page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
+    area = page.locator('[data-testid="problem-map"]')
+    page.wait_for_function(
+        "s => document.querySelectorAll(s).length >= 4",
+        arg="[data-testid=problem-map] .leaflet-interactive",
+    )
+    assert area.locator(".leaflet-tooltip").first.inner_text() == "问题 W-1"  # always shown
+    box = area.bounding_box()
+    assert box and box["height"] > 200 and box["width"] > 300
+    page.locator("#surroundings").scroll_into_view_if_needed()
+    screenshot(page, "workbench-problem-map.png")
+    # every site's tooltip names its kind, its name and the metres
+    labels = page.evaluate(
+        """() => { const out = [];
+          document.querySelectorAll('[data-testid=problem-map] path.leaflet-interactive')
+            .forEach(p => { p.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); });
+          document.querySelectorAll('[data-testid=problem-map] .leaflet-tooltip')
+            .forEach(t => out.push(t.textContent));
+          return out; }"""
+    )
+    assert "问题 W-1" in labels
+    assert "二级保护区 · 县水厂二级保护区 · 问题位于区内" in labels
+    plant = next(x for x in labels if x.startswith("污水处理厂 · 城东污水处理厂"))
+    assert HOSTILE in plant and re.search(r" · \d{3} 米$", plant)  # the name as text
+    assert any(re.fullmatch(r"入河排污口 · 北关入河排污口 · \d{3} 米", x) for x in labels)
+    rows = page.locator('[data-testid="site"]').all_inner_texts()
+    assert len(rows) == 3 and "问题位于区内" in rows[0]
+    watch.clean()
+    context.close()
+
+
+def test_ledger_map_follows_the_filter_and_links_each_problem(browser, county) -> None:  # type: ignore[no-untyped-def]
+    context, page, watch = sign_in(browser, county, "李主任")
+    page.goto(county.url + "/ledger", wait_until="networkidle")
+    markers = "[data-testid=ledger-map] path.leaflet-interactive"
+    count = "([s, n]) => document.querySelectorAll(s).length === n"
+    page.wait_for_function(count, arg=[markers, 3])
+    # filter through htmx: the map is drawn again with the list's matches
+    page.select_option('select[name="township"]', WEST)
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"township="))
+    page.wait_for_function(count, arg=[markers, 2])
+    assert page.locator('[data-testid="count"]').get_attribute("data-total") == "2"
+    # hovering a point names it; a click opens a link to its page
+    page.locator(markers).first.hover()
+    tooltip = page.locator("[data-testid=ledger-map] .leaflet-tooltip")
+    tooltip.wait_for()
+    assert re.fullmatch(r"W-[12] · \S+", tooltip.inner_text()), tooltip.inner_text()
+    screenshot(page, "workbench-ledger-map.png")
+    code = tooltip.inner_text().split(" · ")[0]
+    page.locator(markers).first.click()
+    link = page.locator("[data-testid=ledger-map] .leaflet-popup-content a")
+    link.wait_for()
+    assert link.inner_text() == tooltip.inner_text() or link.inner_text().startswith(code)
+    link.click()
+    page.wait_for_url(county.url + f"/ledger/{code}")
+    assert page.locator("h1").inner_text().endswith(code)
+    watch.clean()
+    context.close()
+
+
+def test_forms_work_with_javascript_off(browser, county, db) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, java_script_enabled=False
+    )
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(county.url + "/", wait_until="networkidle")
+    page.fill('input[name="name"]', "李主任")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(county.url + "/")
+    page.goto(county.url + "/ledger/W-1", wait_until="networkidle")
+    assert page.locator(".leaflet-container").count() == 0  # no script ran: the table remains
+    assert page.locator('[data-testid="nearby"], [data-testid="nearby-none"]').count() == 1
+    form = page.locator('form[data-action="assign"]')
+    assert form.locator('input[name="csrf_token"]').count() == 1
+    form.locator('input[name="deadline"]').fill("2026-01-01")  # in the past: refused in the page
+    form.locator('textarea[name="reason"]').fill("限期整改")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    error = page.locator('form[data-action="assign"] [data-field="deadline"]')
+    assert "不早于今天" in error.inner_text()
+    form = page.locator('form[data-action="assign"]')
+    form.locator('input[name="deadline"]').fill("2026-04-30")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"done=assign"))
+    assert "已交办" in page.locator(".flash").inner_text()
+    assert page.locator("span.status").first.inner_text() == "已交办"
+    last = page.locator('[data-testid="event"]').last.inner_text()
+    assert "限期整改" in last and "李主任" in last
+    with db.connect() as conn:
+        status = conn.execute(text("SELECT status FROM problems WHERE code = 'W-1'")).scalar_one()
+    assert status == "assigned"
+    page.click(".signout button")  # signing out works without JavaScript too
+    page.wait_for_url(re.compile(r"/login"))
+    page.goto(county.url + "/ledger", wait_until="networkidle")
+    assert "/login" in page.url
+    watch.clean(expected_failures=1)  # the refused form's 422 page
+    context.close()

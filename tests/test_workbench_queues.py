@@ -270,7 +270,7 @@ def test_suspect_queue_shows_both_points_distance_and_days(suspects, db) -> None
     assert f"相距 {round(metres)} 米" in card and "销号后第 18 天" in card
     assert 'href="/ledger/W-1"' in card and 'href="/complaints/XF-W"' in card
     assert 'data-problem="113.05,34.05"' in card and 'data-trigger="113.051,34.05"' in card
-    assert 'src="/static/workbench/rebound-map.js"' in html and "leaflet.js" in html
+    assert 'src="/static/workbench/minimap.js"' in html and "leaflet.js" in html
     assert (
         f'data-form="confirm-{ids["west"]}"' in card
         and f'data-form="dismiss-{ids["west"]}"' in card

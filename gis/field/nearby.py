@@ -12,16 +12,17 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import vocab
+from gis import palette, vocab
 from gis.geo.sql import as_geojson_sql
 from gis.geo.townships import township_of_sql
-from gis.ledger.deadlines import open_sql
+from gis.ledger.deadlines import open_sql, warning_sql
 
 # Shortest metres per degree of latitude (at the equator) and of longitude at the equator, WGS-84.
 _M_PER_DEG_LAT_MIN = 110_574.0
@@ -409,3 +410,105 @@ def offline_pack(session: Session, townships: Sequence[str] | None = None) -> di
         )
     ).scalar_one()
     return {"problems": problems, "zones": zones}
+
+
+SURROUNDINGS_RADIUS_M = 1000.0  # the sites and zones a problem's page shows around it
+SURROUNDINGS_LIMIT = 30
+
+
+def _site_label(kind: str, zone_level: str | None) -> tuple[str, str]:
+    """(zh, en) of a site's kind; a protection zone by its level."""
+    if kind == vocab.SiteKind.PROTECTION_ZONE and zone_level:
+        level = _labels(vocab.ZoneLevel, zone_level)
+        if level:
+            return level["zh"], level["en"]
+    labels = _labels(vocab.SiteKind, kind)
+    return (labels["zh"], labels["en"]) if labels else (kind, kind)
+
+
+def problem_surroundings(
+    session: Session,
+    code: str,
+    *,
+    today: date,
+    radius_m: float = SURROUNDINGS_RADIUS_M,
+    limit: int = SURROUNDINGS_LIMIT,
+) -> dict[str, Any] | None:
+    """The problem's geometry and the sites within ``radius_m`` of it, for its small map.
+
+    A GeoJSON FeatureCollection: the problem first (coloured by its warning), then the sites
+    (plants, outfalls, protection zones …) nearest first, each with its kind and name, the
+    metres between it and the problem on the spheroid (0 for a zone the problem lies in,
+    ``inside`` true) and its colours from :mod:`gis.palette`. ``None`` when the problem has no
+    geometry (or does not exist). The index is used through a bounding box sure to hold every
+    site within ``radius_m`` (see :func:`expand_degrees`), then geography decides.
+    """
+    row = session.execute(
+        text(
+            f"""
+            SELECT p.id, {as_geojson_sql("p.geom")} AS geometry, {warning_sql("p")} AS warning,
+                   GREATEST(abs(ST_YMin(p.geom)), abs(ST_YMax(p.geom))) AS far_lat
+            FROM problems p WHERE p.code = :code AND p.geom IS NOT NULL
+            """
+        ),
+        {"code": code, "today": today},
+    ).mappings().one_or_none()
+    if row is None:
+        return None
+    dlon, dlat = expand_degrees(float(row["far_lat"]), radius_m)
+    sites = session.execute(
+        text(
+            f"""
+            SELECT s.id, s.kind, s.name, s.zone_level, w.name AS water_source,
+                   {as_geojson_sql("s.geom")} AS geometry,
+                   ST_Distance(s.geom::geography, p.geom::geography) AS metres,
+                   ST_Intersects(s.geom, p.geom) AS inside
+            FROM problems p
+            JOIN sites s ON s.geom && ST_Expand(p.geom, :dlon, :dlat)
+                AND ST_DWithin(s.geom::geography, p.geom::geography, :r)
+            LEFT JOIN sites w ON w.id = s.parent_id
+            WHERE p.id = :id
+            ORDER BY metres, s.id
+            LIMIT :n
+            """
+        ),
+        {"id": row["id"], "dlon": dlon, "dlat": dlat, "r": radius_m, "n": limit},
+    ).mappings()
+    fill, stroke = palette.problem_marker(row["warning"])
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "id": f"problem:{code}",
+            "geometry": row["geometry"],
+            "properties": {
+                "role": "problem", "code": code, "warning": row["warning"],
+                "label_zh": f"问题 {code}", "label_en": f"Problem {code}",
+                "stroke": stroke, "fill": fill, "fill_opacity": 0.8,
+            },
+        }
+    ]
+    for s in sites:
+        zh, en = _site_label(s["kind"], s["zone_level"])
+        outline, site_fill, opacity = palette.site_style(s["kind"], s["zone_level"])
+        metres = 0 if s["inside"] else round(float(s["metres"]))
+        features.append({
+            "type": "Feature",
+            "id": s["id"],
+            "geometry": s["geometry"],
+            "properties": {
+                "role": "site", "id": s["id"], "kind": s["kind"], "name": s["name"],
+                "zone_level": s["zone_level"], "water_source": s["water_source"],
+                "kind_zh": zh, "kind_en": en, "distance_m": metres, "inside": bool(s["inside"]),
+                "label_zh": f"{zh} · {s['name']} · "
+                + ("问题位于区内" if s["inside"] else f"{metres} 米"),
+                "label_en": f"{en} · {s['name']} · "
+                + ("the problem lies inside" if s["inside"] else f"{metres} m"),
+                "stroke": outline, "fill": site_fill, "fill_opacity": opacity,
+            },
+        })
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "radius_m": radius_m,
+        "limit": limit,
+    }

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import vocab
+from gis import palette, vocab
 from gis.access.scope import scope_sql
 from gis.config import get_settings
 from gis.geo.sql import as_geojson_sql
@@ -371,3 +371,69 @@ def _key_type(sort: str) -> str:
 def with_township(query: ProblemQuery, code: str | None) -> ProblemQuery:
     """``query`` narrowed to one township (or unchanged for None)."""
     return replace(query, township_codes=(code,)) if code else query
+
+
+LEDGER_MAP_LIMIT = 500  # the most points the ledger list's small map draws
+
+
+def ledger_map(
+    session: Session, *, today: date, query: ProblemQuery, limit: int = LEDGER_MAP_LIMIT
+) -> dict[str, Any]:
+    """The problems of ``query`` as points for a small map, with the counts the map notes.
+
+    The same WHERE as :func:`list_problems` (so ``matched`` is the list's count); points are a
+    representative point of each located problem, the first ``limit`` in the list's order, each
+    with its warning and the warning's colours from :mod:`gis.palette`. ``located`` counts the
+    matches with a geometry, ``shown`` the points drawn.
+    """
+    if query.sort not in SORTS:
+        raise ValueError(f"sort must be one of: {', '.join(SORTS)}")
+    clause, params = query.where("p")
+    source, source_params = query.source()
+    params = {"today": today, **params, **source_params}
+    matched, located = session.execute(
+        text(f"SELECT count(*), count(p.geom) FROM {source} WHERE {clause}"), params
+    ).one()
+    raw_key = SORTS[query.sort]
+    order = "DESC" if query.descending else "ASC"
+    rows = session.execute(
+        text(
+            f"""
+            SELECT p.code, p.status, {warning_sql("p")} AS warning,
+                   ST_X(ST_PointOnSurface(p.geom)) AS lon, ST_Y(ST_PointOnSurface(p.geom)) AS lat
+            FROM {source}
+            WHERE p.geom IS NOT NULL AND {clause}
+            ORDER BY ({raw_key}) IS NULL {order}, ({raw_key}) {order}, p.id {order}
+            LIMIT :limit
+            """
+        ),
+        {**params, "limit": limit},
+    ).mappings()
+    features = []
+    for r in rows:
+        warning = vocab.Warning(r["warning"])
+        status = vocab.Status(r["status"])
+        fill, stroke = palette.problem_marker(warning.value)
+        features.append({
+            "type": "Feature",
+            "id": r["code"],
+            "geometry": {
+                "type": "Point",
+                "coordinates": [round(float(r["lon"]), 6), round(float(r["lat"]), 6)],
+            },
+            "properties": {
+                "code": r["code"], "warning": warning.value, "fill": fill, "stroke": stroke,
+                "fill_opacity": 0.9,
+                "label_zh": f"{r['code']} · {status.zh}"
+                + (f" · {warning.zh}" if warning is not vocab.Warning.NONE else ""),
+                "label_en": f"{r['code']} · {status.en}"
+                + (f" · {warning.en} warning" if warning is not vocab.Warning.NONE else ""),
+            },
+        })
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "matched": int(matched),
+        "located": int(located),
+        "shown": len(features),
+    }

@@ -216,9 +216,11 @@ def logout(
     if raw:
         with Session(engine) as s, s.begin():
             auth.end_session(s, raw)
-    response = JSONResponse({"signed_out": True})
+    response: Response = JSONResponse({"signed_out": True})
     if request.headers.get("hx-request"):  # the workbench's sign-out button
         response.headers["HX-Redirect"] = "/login"
+    elif "text/html" in request.headers.get("accept", ""):  # the same button without JavaScript
+        response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     response.delete_cookie(KIOSK_COOKIE, path="/")

@@ -4,7 +4,7 @@ Routes parse, authorise, call ``gis/`` and render ``layers/templates/workbench``
 filtered by the same parser as ``GET /api/problems``
 (:func:`server.routes.problems.problem_filters`) and an action form runs the same
 :func:`gis.ledger.writes.transition` as ``POST /api/problems/{code}/transitions``. Forms are
-sent by htmx with the session's CSRF token.
+sent by htmx with the session's CSRF token in a header, or as plain forms carrying it in a field.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from gis.access import auth
 from gis.access.auth import Principal
 from gis.access.permissions import REAUTH_ACTIONS, allowed, may_run
 from gis.campaigns.overview import running_campaigns
+from gis.field.nearby import problem_surroundings
 from gis.ledger import writes as ledger
 from gis.ledger.lifecycle import ACTIONS, TransitionError, allowed_actions
 from gis.ledger.lookbacks import list_rounds
-from gis.ledger.query import SORTS, ProblemQuery, list_problems
+from gis.ledger.query import LEDGER_MAP_LIMIT, SORTS, ProblemQuery, ledger_map, list_problems
 from gis.ledger.scorecard import township_scorecard
 from gis.ledger.worklist import (
     complaints_to_answer,
@@ -40,7 +41,7 @@ from gis.ledger.worklist import (
 )
 from layers.workbench import LANGS, to_local
 from server.deps import EngineDep, Session, SessionDep, TodayDep, committing
-from server.pages import LANG_COOKIE, page, shell
+from server.pages import LANG_COOKIE, minimap_assets, page, shell
 from server.routes.auth import _safe_next
 from server.routes.problems import problem_filters
 from server.security import Reader, Requires, forbid_out_of_scope, principal_dep
@@ -48,6 +49,7 @@ from server.security import Reader, Requires, forbid_out_of_scope, principal_dep
 router = APIRouter(tags=["workbench"], include_in_schema=False)
 Mover = principal_dep("problem:transition")
 PAGE_SIZE = 50
+MAP_POINTS = LEDGER_MAP_LIMIT  # the list's small map draws at most this many of the matches
 FILTER_KEYS = (
     "township", "status", "category", "source", "overdue", "rebounded", "warning", "q"
 )
@@ -282,6 +284,8 @@ def ledger_list(
         if allowed("export:read", principal.role)
         else [],
         filter_qs=filter_qs,
+        map=ledger_map(session, today=today, query=query, limit=MAP_POINTS),
+        **minimap_assets(),
         clean=clean,
         errors=errors,
         townships=visible,
@@ -455,6 +459,8 @@ def _problem_context(
         form_values={},
         form_action="",
         version=str(record["updated_at"]),
+        surroundings=problem_surroundings(session, code, today=today),
+        **minimap_assets(),
     )
     from server.routes.workbench_evidence import problem_sections  # it imports this module
 

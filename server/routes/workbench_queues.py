@@ -29,9 +29,8 @@ from gis.ledger import lookbacks, rebounds, records
 from gis.ledger.lifecycle import TransitionError
 from gis.ledger.worklist import problem_township, township_names
 from gis.ledger.writes import Conflict, LedgerError, NotFound
-from layers.assets import LOCAL_ASSETS, VENDOR_URL
 from server.deps import SessionDep, SettingsDep, TodayDep, committing
-from server.pages import page, shell
+from server.pages import minimap_assets, page, shell
 from server.routes.field import PHOTO_HEADERS
 from server.security import Reader, forbid_out_of_scope, principal_dep
 
@@ -316,12 +315,6 @@ SUSPECT_STEPS = {
 }
 
 
-def _map_tiles() -> str:
-    """The basemap the small maps may draw (only a WGS-84 one; none by default)."""
-    settings = get_settings()
-    return settings.tile_url or "" if settings.tile_crs == "wgs84" else ""
-
-
 def _rebounds_context(
     request: Request, principal: Principal, session: SessionDep, today: date
 ) -> dict[str, Any]:
@@ -333,9 +326,7 @@ def _rebounds_context(
         suspects=suspects,
         total=suspects[0]["total"] if suspects else 0,
         may_decide=allowed("rebound:decide", principal.role),
-        tile_url=_map_tiles(),
-        leaflet_js=f"{VENDOR_URL}/{LOCAL_ASSETS['leaflet']}",
-        leaflet_css=f"{VENDOR_URL}/{LOCAL_ASSETS['leaflet_css']}",
+        **minimap_assets(),
         default_deadline=today + timedelta(days=get_settings().rebound_deadline_days),
         form_errors={},
         form_values={},
