@@ -22,7 +22,7 @@ from gis.ledger.workdays import add_workdays, load_calendar
 def township_names(session: Session) -> dict[str, str]:
     """Every township's name by code, in code order."""
     rows = session.execute(text("SELECT code, name FROM townships ORDER BY code"))
-    return {str(code): str(name) for code, name in rows.tuples()}
+    return {str(code): str(name) for code, name in rows}
 
 
 def problem_township(session: Session, code: str) -> tuple[bool, str | None]:
