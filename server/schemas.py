@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gis.db.models import FOLLOW_UP_OUTCOMES
+from gis.ledger.complaints import STEP_KINDS
 from gis.ledger.lifecycle import ACTIONS
 from gis.vocab import (
     PROBLEM_FIELD,
@@ -18,6 +20,8 @@ from gis.vocab import (
 )
 
 ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
+StepKind = Literal[tuple(STEP_KINDS)]  # type: ignore[valid-type]
+FollowUpOutcome = Literal[tuple(FOLLOW_UP_OUTCOMES)]  # type: ignore[valid-type]
 
 POINT_EXAMPLE = {"type": "Point", "coordinates": [113.3201, 34.4105]}
 
@@ -187,6 +191,20 @@ class ComplaintToProblem(BaseModel):
 
 class ComplaintLink(BaseModel):
     problem_code: str
+
+
+class ComplaintStepCreate(BaseModel):
+    """A step of a complaint's case (一案一档): handling (办理), the reply to the complainant
+    (答复), the conclusion (办结, after a reply, once) or a follow-up call (回访, after the
+    conclusion, with its outcome)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"kind": "handling", "text": "已现场核查，责令覆盖裸土"}]}
+    )
+
+    kind: StepKind
+    text: str = Field("", max_length=5000, description="what was done; needed but for follow-ups")
+    outcome: FollowUpOutcome | None = Field(None, description="follow-up calls only")
 
 
 class LookbackCreate(BaseModel):

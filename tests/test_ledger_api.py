@@ -301,3 +301,61 @@ def test_on_site_and_complaint_endpoints(writable) -> None:  # type: ignore[no-u
         },
     )
     assert nowhere.status_code == 422 and nowhere.json()["field"] == "township_code"
+
+
+def _new_complaint(client, code: str, lon: float) -> None:  # type: ignore[no-untyped-def]
+    made = client.post(
+        "/api/complaints",
+        json={
+            "code": code,
+            "channel": "hotline_12369",
+            "kind": "air",
+            "category": "dust",
+            "received_at": "2026-03-01T09:00:00+08:00",
+            "geometry": {"type": "Point", "coordinates": [lon, 34.05]},
+        },
+    )
+    assert made.status_code == 201, made.text
+
+
+def test_complaint_steps_over_the_api(writable) -> None:  # type: ignore[no-untyped-def]
+    _new_complaint(writable, "XF-E", 113.15)
+    _new_complaint(writable, "XF-W", 113.05)
+    steps = "/api/complaints/XF-E/steps"
+    assert writable.get(steps).json() == {"code": "XF-E", "items": []}
+    handled = writable.post(steps, json={"kind": "handling", "text": " 已现场核查 "})
+    assert handled.status_code == 201, handled.text
+    assert handled.json()["kind"] == "handling" and handled.json()["text"] == "已现场核查"
+    assert handled.json()["actor"] == "县督察整改办"
+    # the rules of gis.ledger.complaints.add_step, as on the case file page
+    early = writable.post(steps, json={"kind": "conclusion", "text": "办结"})
+    assert early.status_code == 422 and early.json()["field"] == "kind"
+    empty = writable.post(steps, json={"kind": "reply", "text": "  "})
+    assert empty.status_code == 422 and empty.json()["field"] == "text"
+    assert writable.post(steps, json={"kind": "bogus", "text": "x"}).status_code == 422
+    assert writable.post(steps, json={"text": "no kind"}).status_code == 422
+    assert writable.post(steps, json={"kind": "reply", "text": "x" * 5001}).status_code == 422
+    assert writable.get("/api/complaints/XF-E").json()["feedback_at"] is None
+    assert writable.post(steps, json={"kind": "reply", "text": "已电话答复"}).status_code == 201
+    assert writable.get("/api/complaints/XF-E").json()["feedback_at"] is not None
+    assert writable.post(steps, json={"kind": "conclusion", "text": "办结"}).status_code == 201
+    no_outcome = writable.post(steps, json={"kind": "follow_up"})
+    assert no_outcome.status_code == 422 and no_outcome.json()["field"] == "outcome"
+    called = writable.post(steps, json={"kind": "follow_up", "outcome": "satisfied"})
+    assert called.status_code == 201 and called.json()["outcome"] == "satisfied"
+    listed = writable.get(steps).json()["items"]
+    assert [s["kind"] for s in listed] == ["handling", "reply", "conclusion", "follow_up"]
+    page = writable.get("/complaints/XF-E", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "已现场核查" in page.text and "已电话答复" in page.text
+    # unknown code: 404 for the county; another township's complaint: 403
+    assert writable.get("/api/complaints/NOPE/steps").status_code == 404
+    unknown = writable.post("/api/complaints/NOPE/steps", json={"kind": "handling", "text": "x"})
+    assert unknown.status_code == 404
+    east = HEADERS["township"]
+    assert writable.get(steps, headers=east).json()["items"] == listed
+    assert writable.get("/api/complaints/XF-W/steps", headers=east).status_code == 403
+    refused = writable.post(
+        "/api/complaints/XF-W/steps", headers=east, json={"kind": "handling", "text": "x"}
+    )
+    assert refused.status_code == 403
+    assert writable.get("/api/complaints/XF-W/steps").json()["items"] == []

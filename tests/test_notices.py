@@ -923,6 +923,12 @@ def test_the_cli_manages_contacts_channels_and_runs(
     assert real["deliveries"]["sent"] == 1
     logged = ok("log", "--status", "sent")
     assert "hook" in logged and "1 of 1" in logged
+    with Session(db) as s:
+        sent = s.scalars(select(NoticeDelivery.id).where(NoticeDelivery.status == "sent")).one()
+    again = cli.invoke(cli_notices.notices_app, ["retry", str(sent)])
+    assert again.exit_code == 1 and "already sent" in again.output
+    missing = cli.invoke(cli_notices.notices_app, ["retry", "999999"])
+    assert missing.exit_code == 1 and "no delivery 999999" in missing.output
 
 
 def test_a_run_closes_the_problems_whose_public_notice_ended(db: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]

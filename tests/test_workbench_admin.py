@@ -467,6 +467,96 @@ def test_a_township_sees_only_its_notices(notices, db) -> None:  # type: ignore[
     assert west.get("/notices", params={"township": EAST}).text.count("data-notice=") == 1
 
 
+def _point_the_hook_at_a_closed_port(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every delivery failed; the webhook on a local port nobody listens on, allowed as internal."""
+    from gis.db.embedded import free_port
+    from gis.notices.config import get_notice_settings
+    from gis.notices.directory import update_channel
+
+    monkeypatch.setenv("LOOKBACK_NOTICES_ALLOW_HOSTS", "127.0.0.1")
+    get_notice_settings.cache_clear()
+    with Session(db) as s, s.begin():
+        hook = s.execute(text("SELECT id FROM notice_channels WHERE name = 'hook'")).scalar_one()
+        update_channel(s, hook, {"config": {"url": f"http://127.0.0.1:{free_port()}/hook"}})
+        s.execute(text("UPDATE notice_deliveries SET status = 'failed', next_attempt_at = NULL"))
+
+
+def _delivery(db, notice_id: int):  # type: ignore[no-untyped-def]
+    with db.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT d.id, d.status, d.attempts, d.max_attempts FROM notice_deliveries d"
+                " JOIN notice_channels c ON c.id = d.channel_id"
+                " WHERE d.notice_id = :n AND c.name = 'hook'"
+            ),
+            {"n": notice_id},
+        ).one()
+
+
+def _row(html: str, delivery_id: int) -> str:
+    return re.search(rf'<tr data-delivery="{delivery_id}">(.*?)</tr>', html, re.S).group(1)
+
+
+def test_a_failed_delivery_is_retried_from_the_notice_page(notices, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gis.notices.config import get_notice_settings
+
+    app, ids = notices
+    _point_the_hook_at_a_closed_port(db, monkeypatch)
+    east = _delivery(db, ids["E-1"])
+    assert east.status == "failed" and east.attempts == 1
+    retry_path = f"/notices/{ids['E-1']}/deliveries/{east.id}/retry"
+    try:
+        # htmx (bearer token): the row comes back with the new status, attempted once more
+        office = TestClient(app, headers={**make_token(db, "office"), **HTML})
+        page = office.get(f"/notices/{ids['E-1']}")
+        assert_clean_page(page)
+        row = _row(page.text, east.id)
+        assert f'hx-post="{retry_path}"' in row and "重试" in row and 'name="csrf_token"' in row
+        done = office.post(retry_path, headers=HX)
+        assert done.status_code == 200, done.text
+        again = _delivery(db, ids["E-1"])
+        assert again.status == "pending" and again.attempts == 2 and again.max_attempts > 2
+        assert 'data-status="pending"' in done.text and "2 / " in done.text
+        assert f'hx-post="{retry_path}"' not in done.text  # pending: nothing to retry now
+        assert "<html" not in done.text  # the row only
+        # a form posted without JavaScript by a signed-in admin: its CSRF field, then a redirect
+        with db.begin() as conn:
+            conn.execute(text("UPDATE notice_deliveries SET status = 'failed' WHERE id = :i"),
+                         {"i": east.id})  # fmt: skip
+        browser = TestClient(app, headers=HTML)
+        browser.post("/auth/login", data={"name": "root-admin", "password": PASSWORD})
+        form = _row(browser.get(f"/notices/{ids['E-1']}").text, east.id)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        assert browser.post(retry_path, data={}).status_code == 403  # no token, refused
+        assert _delivery(db, ids["E-1"]).attempts == 2
+        plain = browser.post(retry_path, data={"csrf_token": token}, follow_redirects=False)
+        assert plain.status_code == 303 and plain.headers["location"] == f"/notices/{ids['E-1']}"
+        assert _delivery(db, ids["E-1"]).attempts == 3
+        # a delivery of another notice, or none at all: 404
+        west = _delivery(db, ids["W-1"])
+        assert office.post(f"/notices/{ids['E-1']}/deliveries/{west.id}/retry").status_code == 404
+        assert office.post(f"/notices/{ids['E-1']}/deliveries/999999/retry").status_code == 404
+    finally:
+        get_notice_settings.cache_clear()
+
+
+def test_a_township_user_or_viewer_cannot_retry(notices, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    app, ids = notices
+    _point_the_hook_at_a_closed_port(db, monkeypatch)
+    west = _delivery(db, ids["W-1"])
+    for role, towns in (("township", [WEST]), ("viewer", None)):
+        client = TestClient(app, headers={**make_token(db, role, towns), **HTML})
+        page = client.get(f"/notices/{ids['W-1']}")
+        assert page.status_code == 200
+        row = _row(page.text, west.id)
+        assert 'data-status="failed"' in row and "retry" not in row and "重试" not in row
+        refused = client.post(f"/notices/{ids['W-1']}/deliveries/{west.id}/retry", headers=HX)
+        assert refused.status_code == 403, role
+        api = client.post(f"/api/notices/deliveries/{west.id}/retry")
+        assert api.status_code == 403, role
+    assert _delivery(db, ids["W-1"]) == west  # nothing was attempted
+
+
 def test_the_pages_speak_english_too(notices, db) -> None:  # type: ignore[no-untyped-def]
     app, ids = notices
     admin = TestClient(app, headers={**make_token(db, "admin"), **HTML})

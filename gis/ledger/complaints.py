@@ -258,26 +258,40 @@ def case_version(session: Session, code: str) -> str:
     )
 
 
+def step_dict(step: ComplaintStep) -> dict:
+    """One step of a case as the case file, the page and the API show it."""
+    return {
+        "id": step.id,
+        "at": step.at,
+        "actor": step.actor,
+        "kind": step.kind,
+        "text": step.text,
+        "outcome": step.outcome,
+    }
+
+
+def _steps(session: Session, complaint_id: int) -> list[dict]:
+    return [
+        step_dict(s)
+        for s in session.scalars(
+            select(ComplaintStep)
+            .where(ComplaintStep.complaint_id == complaint_id)
+            .order_by(ComplaintStep.at, ComplaintStep.id)
+        )
+    ]
+
+
+def complaint_steps(session: Session, code: str) -> list[dict]:
+    """The handling steps of complaint ``code`` in order (:class:`NotFound` when none)."""
+    return _steps(session, get_complaint(session, code).id)
+
+
 def case_file(session: Session, code: str, today: date) -> dict:
     """One complaint's case file: the receipt, its steps in order, the reply, conclusion and
     last follow-up, attachments, the linked problem, the feedback colour and the version."""
     record = records.complaint_record(session, code, today)
     complaint = get_complaint(session, code)
-    steps = [
-        {
-            "id": s.id,
-            "at": s.at,
-            "actor": s.actor,
-            "kind": s.kind,
-            "text": s.text,
-            "outcome": s.outcome,
-        }
-        for s in session.scalars(
-            select(ComplaintStep)
-            .where(ComplaintStep.complaint_id == complaint.id)
-            .order_by(ComplaintStep.at, ComplaintStep.id)
-        )
-    ]
+    steps = _steps(session, complaint.id)
     last = dict.fromkeys(STEP_KINDS)
     for step in steps:
         last[step["kind"]] = step

@@ -230,6 +230,28 @@ def requeue(session: Session, delivery_id: int, *, now: datetime | None = None) 
     return delivery
 
 
+def retry(
+    engine: Engine,
+    delivery_id: int,
+    *,
+    now: datetime | None = None,
+    settings: NoticeSettings | None = None,
+) -> NoticeDelivery:
+    """Requeue a failed or skipped delivery and attempt it once now; returns it as it stands.
+
+    The one retry the JSON API, the notices page and the CLI share. Raises :class:`NotFound`
+    for an unknown id and :class:`LedgerError` for a delivery already sent.
+    """
+    at = now or datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        requeue(session, delivery_id, now=at)
+    _attempt_by_id(engine, delivery_id, at, settings or get_notice_settings())
+    with Session(engine, expire_on_commit=False) as session:
+        delivery = session.get(NoticeDelivery, delivery_id)
+        assert delivery is not None
+        return delivery
+
+
 def pending_count(session: Session) -> int:
     """How many deliveries are waiting to be sent (due now or awaiting a retry)."""
     return int(session.scalar(select(func.count()).where(NoticeDelivery.status == "pending")) or 0)

@@ -378,3 +378,20 @@ def log(
         )
     Console().print(table)
     console.print(f"{len(items)} of {total}")
+
+
+@notices_app.command("retry")
+def retry_delivery(
+    delivery_id: Annotated[int, typer.Argument(help="the delivery's id (see `notices log`)")],
+) -> None:
+    """Retry a failed or skipped delivery now, with a fresh set of attempts."""
+    from gis.notices.delivery import retry
+
+    try:
+        delivery = retry(_engine(), delivery_id)
+    except _errors() as exc:
+        _fail(str(exc))
+    console.print(
+        f"delivery {delivery.id}: {delivery.status} ({delivery.attempts}/{delivery.max_attempts})"
+        f" {delivery.result[:80]}"
+    )

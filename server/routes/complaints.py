@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 
+from gis.access.auth import Principal
 from gis.ledger import complaints as complaint_rules
 from gis.ledger import records
 from server.deps import SessionDep, TodayDep, committing
 from server.schemas import (
     ComplaintCreate,
     ComplaintLink,
+    ComplaintStepCreate,
     ComplaintToProblem,
 )
 from server.security import Reader, forbid_out_of_scope, principal_dep
@@ -23,6 +25,17 @@ ComplaintWriter = principal_dep("complaint:write")
 
 def _complaint(session, code: str, today: date) -> dict:  # type: ignore[no-untyped-def]
     return records.complaint_record(session, code, today)
+
+
+def visible_complaint(session: SessionDep, code: str, principal: Principal) -> None:
+    """403 for another township's complaint, 404 for an unknown one; the case file page and the
+    API ask the same. A township user gets 403 for an unknown code too: it looks like another
+    township's."""
+    exists, town = complaint_rules.complaint_township(session, code)
+    if principal.townships is not None:
+        forbid_out_of_scope(principal, town)
+    if not exists:
+        raise HTTPException(404, f"没有编号为 {code} 的信访件 no complaint with code {code!r}")
 
 
 @router.post(
@@ -117,3 +130,44 @@ def complaints_to_problem(
         )
         problem_code = problem.code
     return {**_complaint(session, code, today), "problem_code": problem_code}
+
+
+@router.get(
+    "/complaints/{code}/steps",
+    tags=["complaints"],
+    summary="A complaint's handling steps (办理过程)",
+    description="The steps of the case file (一案一档) in order: handling, the reply to the"
+    " complainant, the conclusion and follow-up calls. Township users see their townships'"
+    " complaints only (403 otherwise); 404 for an unknown code.",
+)
+def complaints_steps(principal: Reader, code: str, session: SessionDep) -> dict:
+    visible_complaint(session, code, principal)
+    return {"code": code, "items": complaint_rules.complaint_steps(session, code)}
+
+
+@router.post(
+    "/complaints/{code}/steps",
+    status_code=201,
+    tags=["complaints"],
+    summary="Add a handling step to a complaint (办理、答复、办结、回访)",
+    description="The same rules as the case file page: handling and reply need text and come"
+    " before the conclusion; the first reply records the feedback; the conclusion needs a reply"
+    " and comes once; a follow-up call comes after it and names its outcome. 422 when a rule"
+    " refuses the step (with its field), 403 outside the caller's townships, 404 for an unknown"
+    " code. Answers the step added.",
+)
+def complaints_add_step(
+    principal: ComplaintWriter, code: str, body: ComplaintStepCreate, session: SessionDep
+) -> dict:
+    visible_complaint(session, code, principal)
+    with committing(session):
+        step = complaint_rules.add_step(
+            session,
+            code,
+            kind=body.kind,
+            text_=body.text,
+            actor=principal.name,
+            outcome=body.outcome,
+        )
+        created = complaint_rules.step_dict(step)
+    return created

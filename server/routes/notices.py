@@ -14,11 +14,10 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from gis.access.permissions import allowed
-from gis.db.models import NoticeDelivery
 from gis.notices import channels as notice_channels
 from gis.notices import directory, rules
 from gis.notices.config import get_notice_settings
-from gis.notices.delivery import deliver_due, requeue
+from gis.notices.delivery import retry
 from gis.notices.log import (
     delivery_dict,
     get_notice,
@@ -256,18 +255,15 @@ def deliveries_list(
     return {"items": _for(principal, items), "number_matched": total}
 
 
-@router.post("/deliveries/{delivery_id}/retry", summary="Retry a failed delivery now")
-def deliveries_retry(
-    _: NoticeManager, delivery_id: int, session: SessionDep, engine: EngineDep
-) -> dict:
-    with committing(session):
-        delivery = requeue(session, delivery_id)
-        notice_id = delivery.notice_id
-    deliver_due(engine, notice_ids=[notice_id])
-    session.expire_all()
-    refreshed = session.get(NoticeDelivery, delivery_id)
-    assert refreshed is not None
-    return delivery_dict(refreshed)
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    summary="Retry a failed delivery now",
+    description="Requeues a failed or skipped delivery with a fresh set of attempts and tries it"
+    " once at once; answers the delivery as it then stands. 404 for an unknown delivery, 422"
+    " for one already sent.",
+)
+def deliveries_retry(_: NoticeManager, delivery_id: int, engine: EngineDep) -> dict:
+    return delivery_dict(retry(engine, delivery_id))
 
 
 @router.get("", summary="Notices issued, newest first")

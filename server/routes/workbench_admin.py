@@ -26,7 +26,8 @@ from gis.io.excel import LedgerImportReport, run_ledger_import
 from gis.ledger.worklist import township_names
 from gis.ledger.writes import LedgerError, NotFound
 from gis.notices import rules as notice_rules
-from gis.notices.log import get_notice, list_notices, without_contacts
+from gis.notices.delivery import retry
+from gis.notices.log import delivery_dict, get_notice, list_notices, without_contacts
 from gis.notices.render import pdf_available
 from gis.notices.summary import delivery_counts
 from layers.workbench import to_local
@@ -36,6 +37,7 @@ from server.security import SESSION_COOKIE, Reader, principal_dep
 
 router = APIRouter(tags=["workbench"], include_in_schema=False)
 Admin = principal_dep("user:manage")
+NoticeManager = principal_dep("notice:manage")
 
 
 def _htmx(request: Request) -> bool:
@@ -625,5 +627,46 @@ def notice_page(
         kinds=NOTICE_KIND_LABELS,
         delivery_labels=DELIVERY_LABELS,
         pdf=pdf_available(),
+        can_retry=allowed("notice:manage", principal.role),
+        retry_error="",
     )
     return page(request, "notice.html", context)
+
+
+@router.post(
+    "/notices/{notice_id}/deliveries/{delivery_id}/retry",
+    response_class=HTMLResponse,
+    summary="Retry a failed delivery (重试)",
+)
+def notice_delivery_retry(
+    request: Request,
+    notice_id: int,
+    delivery_id: int,
+    principal: NoticeManager,
+    session: SessionDep,
+    engine: EngineDep,
+) -> Response:
+    """The same retry as ``POST /api/notices/deliveries/{id}/retry``; htmx gets the row back."""
+    try:
+        _, entry = get_notice(session, notice_id)
+    except NotFound:
+        entry = None
+    if entry is None or delivery_id not in {d["id"] for d in entry["deliveries"]}:
+        raise HTTPException(404, f"没有这条发送记录 no delivery {delivery_id}")
+    error = ""
+    try:
+        entry_d = delivery_dict(retry(engine, delivery_id))
+    except LedgerError as exc:
+        error = f"无法重试：{exc} could not retry: {exc}"
+        entry_d = next(d for d in entry["deliveries"] if d["id"] == delivery_id)
+    if not _htmx(request):
+        if error:
+            raise HTTPException(422, error)
+        return RedirectResponse(f"/notices/{notice_id}", status_code=303)
+    for key in ("last_attempt_at", "delivered_at", "next_attempt_at"):
+        entry_d[key] = to_local(entry_d[key])
+    context = shell(request, principal, session, active="notices")
+    context.update(
+        d=entry_d, delivery_labels=DELIVERY_LABELS, can_retry=True, retry_error=error
+    )
+    return page(request, "notice_delivery_row.html", context)

@@ -31,6 +31,7 @@ from gis.ledger.worklist import problem_township, township_names
 from gis.ledger.writes import Conflict, LedgerError, NotFound
 from server.deps import SessionDep, SettingsDep, TodayDep, committing
 from server.pages import minimap_assets, page, shell
+from server.routes.complaints import visible_complaint
 from server.routes.field import PHOTO_HEADERS
 from server.security import Reader, forbid_out_of_scope, principal_dep
 
@@ -479,14 +480,6 @@ def complaints_page(
     return page(request, "complaints.html", context)
 
 
-def _visible_complaint(session: SessionDep, code: str, principal: Principal) -> None:
-    exists, town = complaint_rules.complaint_township(session, code)
-    if principal.townships is not None:
-        forbid_out_of_scope(principal, town)  # an unknown code looks like another township's
-    if not exists:
-        raise HTTPException(404, f"没有编号为 {code} 的信访件 no complaint with code {code!r}")
-
-
 def _case_context(
     request: Request, principal: Principal, session: SessionDep, code: str, today: date
 ) -> dict[str, Any]:
@@ -509,7 +502,7 @@ def _case_context(
 def complaint_page(
     request: Request, code: str, principal: Reader, session: SessionDep, today: TodayDep
 ) -> HTMLResponse:
-    _visible_complaint(session, code, principal)
+    visible_complaint(session, code, principal)
     context = _case_context(request, principal, session, code, today)
     _flash(context, request.query_params.get("done"), CASE_STEPS)
     return page(request, "complaint.html", context)
@@ -527,7 +520,7 @@ async def complaint_action(
     """One step of the case: handling, reply, conclusion, follow-up, link or convert."""
     if action not in CASE_ACTIONS:
         raise HTTPException(404, f"没有这个操作 no action {action!r}")
-    _visible_complaint(session, code, principal)
+    visible_complaint(session, code, principal)
     form = await request.form()
     values = _values(
         form,
@@ -617,7 +610,7 @@ async def complaint_attach(
     today: TodayDep,
 ) -> Response:
     """Attach an image (a photo, a scanned letter) to the case file."""
-    _visible_complaint(session, code, principal)
+    visible_complaint(session, code, principal)
     form = await request.form()
     version = str(form.get("version", ""))
     upload = form.get("file")
@@ -660,7 +653,7 @@ def complaint_attachment_file(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    _visible_complaint(session, code, principal)
+    visible_complaint(session, code, principal)
     try:
         attachment, path = complaint_files.complaint_attachment(
             session, code, attachment_id, settings.attachments_dir
