@@ -41,6 +41,7 @@ from gis.ledger.worklist import (
 )
 from layers.workbench import LANGS, to_local
 from server.deps import EngineDep, Session, SessionDep, TodayDep, committing
+from server.forms import form_done, is_htmx
 from server.pages import LANG_COOKIE, minimap_assets, page, shell
 from server.routes.auth import _safe_next
 from server.routes.problems import problem_filters
@@ -568,10 +569,7 @@ async def problem_action(
         except (TransitionError, ledger.LedgerError) as exc:
             errors[_error_field(str(exc))] = str(exc)
     if not errors:
-        target = f"/ledger/{code}?done={action}"
-        if request.headers.get("hx-request"):
-            return Response(status_code=200, headers={"HX-Redirect": target})
-        return RedirectResponse(target, status_code=303)
+        return form_done(request, f"/ledger/{code}?done={action}")
     context = _problem_context(request, principal, session, code, today)
     context.update(
         form_errors={
@@ -583,7 +581,7 @@ async def problem_action(
     )
     if "stale" in errors:
         context["actions"] = action_forms(context["p"], principal.role, context["closure"])
-    htmx = bool(request.headers.get("hx-request"))
+    htmx = is_htmx(request)
     template = "action_form.html" if htmx else "problem.html"
     if htmx and action not in context["actions"]:
         # the action no longer applies (the problem moved on): show the whole page afresh

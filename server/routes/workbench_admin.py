@@ -32,28 +32,15 @@ from gis.notices.render import pdf_available
 from gis.notices.summary import delivery_counts
 from layers.workbench import to_local
 from server.deps import EngineDep, Session, SessionDep, committing
+from server.forms import form_done as _done
+from server.forms import form_refused as _refused
+from server.forms import is_htmx as _htmx
 from server.pages import page, shell
 from server.security import SESSION_COOKIE, Reader, principal_dep
 
 router = APIRouter(tags=["workbench"], include_in_schema=False)
 Admin = principal_dep("user:manage")
 NoticeManager = principal_dep("notice:manage")
-
-
-def _htmx(request: Request) -> bool:
-    return bool(request.headers.get("hx-request"))
-
-
-def _done(request: Request, target: str) -> Response:
-    """After a form succeeded: htmx follows ``HX-Redirect``, other clients a 303."""
-    if _htmx(request):
-        return Response(status_code=200, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
-
-
-def _refused(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
-    """The page again with the reasons beside the fields (htmx swaps it in; others get 422)."""
-    return page(request, template, context, status_code=200 if _htmx(request) else 422)
 
 
 # -- users -----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from gis.access.auth import Principal
@@ -28,6 +28,10 @@ from gis.db.models import ACCOUNTABILITY_KINDS, ASSESSMENT_ITEMS, CAMPAIGN_LEVEL
 from gis.io import staging
 from gis.ledger.worklist import township_names
 from server.deps import EngineDep, SessionDep, TodayDep, committing
+from server.forms import field_error as _err
+from server.forms import form_done as _done
+from server.forms import form_refused as _refused
+from server.forms import split_message as _split
 from server.pages import page, shell
 from server.security import Reader, forbid_out_of_scope, principal_dep
 
@@ -63,34 +67,6 @@ FIELDS = {
 KINDS = {"summons": ("约谈", "Summons"), "accountability": ("问责", "Accountability")}
 COUNTS = ("orders", "penalties", "summonses", "accountabilities")
 TEXTS = ("check_note", "measures", "responsible_unit", "responsible_person", "result")
-
-
-def _err(zh: str, en: str) -> dict[str, str]:
-    return {"zh": zh, "en": en}
-
-
-def _split(message: str) -> dict[str, str]:
-    """A bilingual domain message ("中文 English") as its two halves, for the field's error."""
-    cjk = [i for i, ch in enumerate(message) if "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch]
-    cut = cjk[-1] + 1 if cjk else 0
-    zh, en = message[:cut].strip(), message[cut:].strip(" ：:")
-    return _err(zh or message, en or message)
-
-
-def _htmx(request: Request) -> bool:
-    return bool(request.headers.get("hx-request"))
-
-
-def _done(request: Request, target: str) -> Response:
-    """After a form succeeded: htmx follows ``HX-Redirect``, other clients a 303."""
-    if _htmx(request):
-        return Response(status_code=200, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
-
-
-def _refused(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
-    """The page again with the reasons beside the fields (htmx swaps it in; others get 422)."""
-    return page(request, template, context, status_code=200 if _htmx(request) else 422)
 
 
 def _date(raw: str, key: str, errors: dict[str, dict[str, str]]) -> date | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from gis.access.auth import Principal
 from gis.access.permissions import allowed, may_move_goalposts
@@ -24,7 +24,7 @@ from gis.ledger.milestone_list import problem_milestones
 from gis.ledger.records import milestone_problem_code
 from gis.ledger.worklist import problem_record
 from server.deps import DbSession, SessionDep, TodayDep, committing
-from server.pages import page
+from server.forms import form_done, form_refused
 from server.routes.evidence import evidence_limit, read_evidence_form, store_upload
 from server.routes.workbench import _problem_context, _visible_problem
 from server.security import principal_dep
@@ -71,10 +71,7 @@ def problem_sections(
 
 def _done(request: Request, code: str, what: str) -> Response:
     # no #fragment: from the same address with one, the browser would not reload the page
-    target = f"/ledger/{code}?done={what}"
-    if request.headers.get("hx-request"):
-        return Response(status_code=200, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+    return form_done(request, f"/ledger/{code}?done={what}")
 
 
 def _stale(session: DbSession, code: str, version: str, today: date) -> bool:
@@ -95,13 +92,7 @@ def _refused(
     session.rollback()
     context = _problem_context(request, principal, session, code, today)
     context.update(extra)
-    htmx = bool(request.headers.get("hx-request"))
-    return page(
-        request,
-        template if htmx else "problem.html",
-        context,
-        status_code=200 if htmx else 422,
-    )
+    return form_refused(request, "problem.html", context, partial=template)
 
 
 def _pair(zh: str, en: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from gis import vocab
@@ -30,6 +30,9 @@ from gis.ledger.lifecycle import TransitionError
 from gis.ledger.worklist import problem_township, township_names
 from gis.ledger.writes import Conflict, LedgerError, NotFound
 from server.deps import SessionDep, SettingsDep, TodayDep, committing
+from server.forms import field_error as _err
+from server.forms import form_done as _done
+from server.forms import form_refused
 from server.pages import minimap_assets, page, shell
 from server.routes.complaints import visible_complaint
 from server.routes.field import PHOTO_HEADERS
@@ -40,21 +43,9 @@ RoundWriter = principal_dep("lookback:write")
 Resulter = principal_dep("lookback:result")
 
 
-def _err(zh: str, en: str) -> dict[str, str]:
-    return {"zh": zh, "en": en}
-
-
-def _done(request: Request, target: str) -> Response:
-    """After a successful action: htmx follows ``HX-Redirect``, a plain form a 303."""
-    if request.headers.get("hx-request"):
-        return Response(status_code=200, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
-
-
 def _refused(request: Request, full: str, partial: str, context: dict[str, Any]) -> HTMLResponse:
     """A refused form: htmx swaps the form in place (200), other clients get the page (422)."""
-    htmx = bool(request.headers.get("hx-request"))
-    return page(request, partial if htmx else full, context, status_code=200 if htmx else 422)
+    return form_refused(request, full, context, partial=partial)
 
 
 def _date(raw: str, key: str, errors: dict[str, dict[str, str]]) -> date | None:
